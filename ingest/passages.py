@@ -1,0 +1,156 @@
+"""Paragraphs to passages: split long paragraphs at sentence boundaries, merge short ones.
+
+A passage is always a contiguous span of the document text: `text == doc[start:end]`.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import asdict, dataclass
+
+from .structure import Paragraph, Structure
+
+# A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by space and a capital,
+# digit, quote or bracket; or at a line break.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])|\n")
+_ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|cf|No|Fig)\.$")
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    source: str
+    title: str
+    section: str
+    question: str
+    kind: str  # "body" or "comment"
+    paragraph: int  # first paragraph number (1-based)
+    paragraph_end: int  # last paragraph number (same as paragraph unless merged)
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute spans of its sentences
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sentences"] = [list(s) for s in self.sentences]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Passage":
+        return cls(**{**d, "sentences": tuple(tuple(s) for s in d["sentences"])})
+
+    def context(self) -> str:
+        """Title, section and question: what the passage is about, for embedding and display."""
+        return " — ".join(p for p in (self.title, self.section, self.question) if p)
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Absolute (start, end) of each sentence in text[start:end], whitespace trimmed."""
+    spans = []
+    cursor = start
+    chunk = text[start:end]
+    for m in _SENTENCE_END.finditer(chunk):
+        stop = start + m.end()
+        if m.group() != "\n" and _ABBREVIATIONS.search(text[cursor:stop]):
+            continue
+        spans.append((cursor, stop))
+        cursor = stop
+    spans.append((cursor, end))
+    out = []
+    for s, e in spans:
+        seg = text[s:e]
+        ls = len(seg) - len(seg.lstrip())
+        rs = len(seg) - len(seg.rstrip())
+        if e - rs > s + ls:
+            out.append((s + ls, e - rs))
+    return out
+
+
+def make_passages(
+    text: str, structure: Structure, source: str, max_chars: int, min_chars: int
+) -> list[Passage]:
+    pieces: list[tuple[Paragraph, list[tuple[int, int]]]] = []
+    for para in structure.paragraphs:
+        sents = sentence_spans(text, para.start, para.end)
+        for group in _split(sents, max_chars):
+            pieces.append((para, group))
+    merged = _merge_short(pieces, min_chars, max_chars)
+    return [_passage(text, structure, source, group) for group in merged]
+
+
+def _split(sents: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int, int]]]:
+    """Consecutive sentence groups of roughly equal length, each under max_chars where possible."""
+    total = sents[-1][1] - sents[0][0]
+    if total <= max_chars:
+        return [sents]
+    n = math.ceil(total / max_chars)
+    target = total / n
+    groups: list[list[tuple[int, int]]] = [[]]
+    for s in sents:
+        group = groups[-1]
+        if group and (s[1] - group[0][0] > max_chars or s[0] - group[0][0] >= target):
+            if len(groups) < n or s[1] - group[0][0] > max_chars:
+                groups.append([])
+        groups[-1].append(s)
+    return [g for g in groups if g]
+
+
+def _merge_short(pieces, min_chars: int, max_chars: int):
+    """Merge a piece shorter than min_chars into its neighbour in the same section, same FAQ
+    question and same kind (comments are never merged: each is a different voice)."""
+    groups: list[list[tuple[Paragraph, list[tuple[int, int]]]]] = [[p] for p in pieces]
+
+    def length(g):
+        return g[-1][1][-1][1] - g[0][1][0][0]
+
+    def mergeable(a, b):
+        pa, pb = a[-1][0], b[0][0]
+        return (
+            pa.kind == pb.kind == "body"
+            and (pa.section, pa.question) == (pb.section, pb.question)
+            and length(a) + length(b) <= max_chars * 1.25
+        )
+
+    changed = True
+    while changed:
+        changed = False
+        for i, g in enumerate(groups):
+            if length(g) >= min_chars:
+                continue
+            left = groups[i - 1] if i > 0 and mergeable(groups[i - 1], g) else None
+            right = groups[i + 1] if i + 1 < len(groups) and mergeable(g, groups[i + 1]) else None
+            if left is None and right is None:
+                continue
+            if right is None or (left is not None and length(left) <= length(right)):
+                groups[i - 1] = left + g
+                del groups[i]
+            else:
+                groups[i] = g + right
+                del groups[i + 1]
+            changed = True
+            break
+    return groups
+
+
+def _passage(text, structure: Structure, source: str, group) -> Passage:
+    first_para, last_para = group[0][0], group[-1][0]
+    sentences = tuple(s for _, sents in group for s in sents)
+    start, end = sentences[0][0], sentences[-1][1]
+    body = text[start:end]
+    digest = hashlib.sha256(f"{source}\0{body}".encode()).hexdigest()[:16]
+    return Passage(
+        id=digest,
+        source=source,
+        title=structure.title,
+        section=first_para.section,
+        question=first_para.question,
+        kind=first_para.kind,
+        paragraph=first_para.number,
+        paragraph_end=last_para.number,
+        start=start,
+        end=end,
+        text=body,
+        sentences=sentences,
+    )

@@ -1,0 +1,63 @@
+"""Scoring and fusion as small pure functions over numpy arrays (tested against brute force)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def max_by_owner(values: np.ndarray, owner: np.ndarray, n_owners: int) -> np.ndarray:
+    """For each owner (passage) the largest value among its members (sentences); -inf if none."""
+    out = np.full(n_owners, -np.inf, dtype="float64")
+    np.maximum.at(out, owner, values)
+    return out
+
+
+def scale_by_max(scores: np.ndarray) -> np.ndarray:
+    """Scores divided by the largest one, so the best keyword match is 1 and none is 0."""
+    top = float(scores.max()) if scores.size else 0.0
+    return scores / top if top > 0 else np.zeros_like(scores, dtype="float64")
+
+
+def weighted_sum(features: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Sum of weight * feature over the named features (missing weights count as 0)."""
+    names = [n for n in features if weights.get(n, 0.0)]
+    total = np.zeros(len(next(iter(features.values()))), dtype="float64")
+    for n in names:
+        total += weights[n] * features[n]
+    return total
+
+
+def reciprocal_rank_fusion(features: dict[str, np.ndarray], weights: dict[str, float], k: int = 60) -> np.ndarray:
+    """Weighted RRF: sum of weight / (k + rank) where rank is 1-based within each feature."""
+    total = np.zeros(len(next(iter(features.values()))), dtype="float64")
+    for name, values in features.items():
+        w = weights.get(name, 0.0)
+        if not w:
+            continue
+        order = np.argsort(-values, kind="stable")
+        ranks = np.empty(len(values), dtype="float64")
+        ranks[order] = np.arange(1, len(values) + 1)
+        total += w / (k + ranks)
+    return total
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first; ties broken by lower index."""
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    return order[:k]
+
+
+def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lambda_: float = 0.7) -> list[int]:
+    """Maximal marginal relevance: pick by lambda*score - (1-lambda)*max similarity to picks."""
+    chosen: list[int] = []
+    candidates = list(range(len(scores)))
+    sims = vectors @ vectors.T
+    while candidates and len(chosen) < k:
+        best, best_value = None, -np.inf
+        for c in candidates:
+            penalty = max((sims[c, j] for j in chosen), default=0.0)
+            value = lambda_ * scores[c] - (1 - lambda_) * penalty
+            if value > best_value:
+                best, best_value = c, value
+        chosen.append(best)
+        candidates.remove(best)
+    return chosen
