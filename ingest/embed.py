@@ -24,7 +24,9 @@ class Embedder:
 
     def __init__(self, name_or_path: str):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise on every start
         try:
             self.model = SentenceTransformer(name_or_path, device="cpu")
         except Exception as exc:  # noqa: BLE001 - many causes, one fix-it message
