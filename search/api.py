@@ -93,11 +93,11 @@ class Calibration:
 
 @dataclass
 class Searcher:
-    index: LoadedIndex
-    embedder: Embedder
+    index: LoadedIndex = field(repr=False)
+    embedder: Embedder = field(repr=False)
     settings: Settings
-    keywords: KeywordIndex = field(init=False)
-    calibration: Calibration = field(init=False)
+    keywords: KeywordIndex = field(init=False, repr=False)
+    calibration: Calibration = field(init=False, repr=False)
 
     def __post_init__(self):
         self.keywords = KeywordIndex([keyword_text(p) for p in self.index.passages])
@@ -126,7 +126,7 @@ class Searcher:
 
     def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> Answer:
         question = clean_question(question, self.settings.max_query_chars)
-        k = max(1, int(k or self.settings.top_k))
+        k = self.settings.top_k if k is None else max(1, int(k))
         f = self.features(question)
         s = self.settings
         fused = weighted_sum(f, {"dense": s.dense_weight, "sentence": s.sentence_weight,

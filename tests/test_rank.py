@@ -1,0 +1,62 @@
+"""Scoring and fusion functions against brute-force definitions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search import rank
+from search.quote import choose
+
+rng = np.random.default_rng(7)
+
+
+def test_max_by_owner_matches_a_loop():
+    values = rng.normal(size=200)
+    owner = np.sort(rng.integers(0, 30, size=200))
+    got = rank.max_by_owner(values, owner, 32)
+    for o in range(32):
+        members = values[owner == o]
+        assert got[o] == (members.max() if len(members) else -np.inf)
+
+
+def test_weighted_sum_matches_a_loop():
+    feats = {n: rng.normal(size=50) for n in ("a", "b", "c")}
+    weights = {"a": 0.5, "b": 2.0}
+    expected = [0.5 * feats["a"][i] + 2.0 * feats["b"][i] for i in range(50)]
+    assert np.allclose(rank.weighted_sum(feats, weights), expected)
+
+
+def test_rrf_matches_definition():
+    feats = {"x": rng.normal(size=20), "y": rng.normal(size=20)}
+    got = rank.reciprocal_rank_fusion(feats, {"x": 1.0, "y": 0.5}, k=60)
+    for i in range(20):
+        rx = 1 + sum(feats["x"][j] > feats["x"][i] for j in range(20))
+        ry = 1 + sum(feats["y"][j] > feats["y"][i] for j in range(20))
+        assert got[i] == pytest.approx(1 / (60 + rx) + 0.5 / (60 + ry))
+
+
+def test_top_k_orders_by_score_then_index():
+    scores = np.array([0.1, 0.9, 0.5, 0.9, -1.0])
+    assert rank.top_k(scores, 3).tolist() == [1, 3, 2]
+    assert rank.top_k(scores, 10).tolist() == [1, 3, 2, 0, 4]
+
+
+def test_scale_by_max():
+    assert rank.scale_by_max(np.array([0.0, 2.0, 1.0])).tolist() == [0.0, 1.0, 0.5]
+    assert rank.scale_by_max(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_mmr_with_lambda_one_is_plain_ranking_and_penalises_duplicates():
+    vectors = np.eye(4)
+    vectors[1] = vectors[0]  # passage 1 duplicates passage 0
+    scores = np.array([1.0, 0.99, 0.5, 0.4])
+    assert rank.mmr(scores, vectors, 4, lambda_=1.0) == [0, 1, 2, 3]
+    assert rank.mmr(scores, vectors, 2, lambda_=0.5) == [0, 2]
+
+
+def test_quote_takes_best_sentence_and_a_close_neighbour():
+    spans = [(0, 50), (51, 100), (101, 150)]
+    assert choose(np.array([0.2, 0.8, 0.3]), spans).sentences == (1,)
+    q = choose(np.array([0.2, 0.8, 0.79]), spans)
+    assert q.sentences == (1, 2) and (q.start, q.end) == (51, 150)
+    assert choose(np.array([0.2, 0.8, 0.79]), [(0, 50), (51, 300), (301, 700)]).sentences == (1,)
