@@ -41,6 +41,12 @@ class Embedder:
         self.dimension = int(get_dim())
         self._lock = threading.Lock()
 
+    def words(self) -> frozenset[str]:
+        """Whole words the model's tokenizer knows: a dictionary for typo repair."""
+        vocab = getattr(getattr(self.model, "tokenizer", None), "get_vocab", dict)()
+        words = (w.lstrip("▁Ġ").lower() for w in vocab)
+        return frozenset(w for w in words if w.isalpha())
+
     def encode(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")

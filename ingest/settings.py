@@ -57,6 +57,10 @@ class Settings:
     bm25_weight: float = _setting(
         0.5, "Weight of keyword (BM25) relevance in the fused ranking."
     )
+    keyword_evidence: float = _setting(
+        0.2, "How much the share of the question's words found in a passage adds to its "
+        "evidence (used for confidence and 'no good answer', not for ranking).",
+    )
     abstain_margin: float = _setting(
         0.05,
         "How far above the best score of unrelated baseline questions a question must reach "

@@ -19,6 +19,7 @@ from . import quote as quoting
 from .index import IndexCorrupt, IndexProblem, LoadedIndex, load_index
 from .keywords import _STEMMER, KeywordIndex
 from .rank import max_by_owner, scale_by_max, top_k, weighted_sum
+from .spelling import Speller
 
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
 QUOTE_LEXICAL_WEIGHT = 0.3
@@ -91,16 +92,34 @@ class Calibration:
         return "partial" if evidence >= self.threshold else "weak"
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The outcome of ranking, before results are dressed with quotes."""
+
+    query: str  # the question as matched (typos repaired)
+    rows: list[int]  # passage rows, best first
+    scores: np.ndarray  # fused score of each row
+    evidence: np.ndarray  # how closely each row matches in meaning and words
+    sentence_sims: np.ndarray  # similarity of every sentence in the index to the query
+
+    @property
+    def best_evidence(self) -> float:
+        return float(self.evidence.max()) if len(self.rows) else float("-inf")
+
+
 @dataclass
 class Searcher:
     index: LoadedIndex = field(repr=False)
     embedder: Embedder = field(repr=False)
     settings: Settings
     keywords: KeywordIndex = field(init=False, repr=False)
+    speller: Speller = field(init=False, repr=False)
     calibration: Calibration = field(init=False, repr=False)
 
     def __post_init__(self):
+        self._first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in self.passages])])
         self.keywords = KeywordIndex([keyword_text(p) for p in self.index.passages])
+        self.speller = Speller([keyword_text(p) for p in self.index.passages], self.embedder.words())
         self.calibration = calibrate(self, baseline_questions())
 
     @property
@@ -112,9 +131,10 @@ class Searcher:
         clone = dataclasses.replace(self, settings=dataclasses.replace(self.settings, **changes))
         return clone
 
-    def features(self, question: str) -> dict[str, np.ndarray]:
-        """Per-passage evidence for the question: dense, best sentence, keywords (scaled)."""
-        qv = self.embedder.encode([question])[0]
+    def features(self, question: str, qv: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per-passage evidence for the question: dense, best sentence, keywords (scaled).
+        `qv` is the question's vector when it was already embedded (in a batch)."""
+        qv = self.embedder.encode([question])[0] if qv is None else qv
         sentence_sims = self.index.sentence_vectors @ qv
         n = len(self.index.passages)
         return {
@@ -127,36 +147,45 @@ class Searcher:
     def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> Answer:
         question = clean_question(question, self.settings.max_query_chars)
         k = self.settings.top_k if k is None else max(1, int(k))
-        f = self.features(question)
-        s = self.settings
-        fused = weighted_sum(f, {"dense": s.dense_weight, "sentence": s.sentence_weight,
-                                 "bm25": s.bm25_weight})
-        evidence = np.maximum(f["dense"], f["sentence"])
-        if sources:
-            allowed = np.array([p.source in sources for p in self.passages])
-            fused = np.where(allowed, fused, -np.inf)
-        order = [int(i) for i in top_k(fused, k) if np.isfinite(fused[i])]
-        qwords = quoting.content_words(question, _STEMMER.stemWord)
-        results = [
-            self._result(rank, i, float(fused[i]), float(evidence[i]), f["_sentence_sims"], qwords)
-            for rank, i in enumerate(order, start=1)
-        ]
-        answered = bool(results) and float(evidence[order[0]]) >= self.calibration.threshold
+        ranking = self.rank(question, k, sources)
+        answered = ranking.best_evidence >= self.calibration.threshold
+        qwords = quoting.content_words(ranking.query, _STEMMER.stemWord)
+        results = [self._result(ranking, n, qwords) for n in range(len(ranking.rows))]
         notice = "" if answered else (
             "No good answer: nothing in these documents is close to this question. "
             "The nearest passages are listed below, but they probably do not answer it."
         )
         return Answer(question=question, answered=answered, results=results, notice=notice)
 
-    def _result(self, rank, i, score, evidence, sentence_sims, qwords) -> Result:
-        p = self.passages[i]
-        rows = np.flatnonzero(self.index.sentence_owner == i)
+    def rank(self, question: str, k: int, sources: list[str] | None = None,
+             vector: np.ndarray | None = None) -> "Ranking":
+        """The k best passages for the question, with their fused scores and evidence.
+        `vector`, when given, is the embedding of the typo-repaired question."""
+        query = self.speller.correct(question)
+        f = self.features(query, vector)
+        s = self.settings
+        fused = weighted_sum(f, {"dense": s.dense_weight, "sentence": s.sentence_weight,
+                                 "bm25": s.bm25_weight})
+        if sources:
+            allowed = np.array([p.source in sources for p in self.passages])
+            fused = np.where(allowed, fused, -np.inf)
+        rows = [int(i) for i in top_k(fused, k) if np.isfinite(fused[i])]
+        coverage = self.keywords.coverage(query, rows)
+        evidence = np.maximum(f["dense"][rows], f["sentence"][rows]) + s.keyword_evidence * coverage
+        return Ranking(query, rows, fused[rows], evidence, f["_sentence_sims"])
+
+    def _result(self, ranking: Ranking, n: int, qwords: set[str]) -> Result:
+        """The n-th ranked passage as a result, with the sentence(s) that answer quoted."""
+        row = ranking.rows[n]
+        p = self.passages[row]
+        first = self._first_sentence[row]
         sentences = [p.text[a - p.start : b - p.start] for a, b in p.sentences]
         overlap = quoting.word_overlap(qwords, sentences, _STEMMER.stemWord)
-        scores = quoting.sentence_scores(sentence_sims[rows], overlap, QUOTE_LEXICAL_WEIGHT)
-        q = quoting.choose(scores, list(p.sentences))
+        sims = ranking.sentence_sims[first : first + len(sentences)]
+        q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
         return Result(
-            rank=rank, score=score, confidence=self.calibration.confidence(evidence),
+            rank=n + 1, score=float(ranking.scores[n]),
+            confidence=self.calibration.confidence(float(ranking.evidence[n])),
             text=p.text, quote=p.text[q.start - p.start : q.end - p.start],
             quote_start=q.start, quote_end=q.end, passage=p,
         )
@@ -192,10 +221,8 @@ def baseline_questions() -> list[str]:
 
 def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
     """Score unrelated questions against this corpus; an answer must clearly beat them."""
-    vectors = searcher.embedder.encode(questions)
-    dense = vectors @ searcher.index.passage_vectors.T
-    sent = vectors @ searcher.index.sentence_vectors.T
-    best = np.maximum(dense.max(axis=1), sent.max(axis=1))
+    vectors = searcher.embedder.encode([searcher.speller.correct(q) for q in questions])
+    best = np.array([searcher.rank(q, 5, vector=v).best_evidence for q, v in zip(questions, vectors)])
     threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
     spread = float(best.std())
     return Calibration(tuple(float(b) for b in best), threshold, threshold + 3 * spread)
