@@ -57,6 +57,10 @@ class Settings:
     bm25_weight: float = _setting(
         0.5, "Weight of keyword (BM25) relevance in the fused ranking."
     )
+    diversity: float = _setting(
+        0.3, "How strongly results that repeat a passage already listed are pushed down "
+        "(maximal marginal relevance); 0 turns it off.",
+    )
     keyword_evidence: float = _setting(
         0.2, "How much the share of the question's words found in a passage adds to its "
         "evidence (used for confidence and 'no good answer', not for ranking).",

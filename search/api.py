@@ -18,7 +18,7 @@ from ingest.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
 from . import quote as quoting
 from .index import IndexCorrupt, IndexProblem, LoadedIndex, load_index
 from .keywords import _STEMMER, KeywordIndex
-from .rank import max_by_owner, scale_by_max, top_k, weighted_sum
+from .rank import max_by_owner, mmr, scale_by_max, top_k, weighted_sum
 from .spelling import Speller
 
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
@@ -169,7 +169,11 @@ class Searcher:
         if sources:
             allowed = np.array([p.source in sources for p in self.passages])
             fused = np.where(allowed, fused, -np.inf)
-        rows = [int(i) for i in top_k(fused, k) if np.isfinite(fused[i])]
+        rows = [int(i) for i in top_k(fused, k * 4 if s.diversity else k) if np.isfinite(fused[i])]
+        if s.diversity and rows:
+            relevance = fused[rows] / max(float(fused[rows[0]]), 1e-9)
+            picked = mmr(relevance, self.index.passage_vectors[rows], k, 1.0 - s.diversity)
+            rows = [rows[j] for j in picked]
         coverage = self.keywords.coverage(query, rows)
         evidence = np.maximum(f["dense"][rows], f["sentence"][rows]) + s.keyword_evidence * coverage
         return Ranking(query, rows, fused[rows], evidence, f["_sentence_sims"])
@@ -183,9 +187,11 @@ class Searcher:
         overlap = quoting.word_overlap(qwords, sentences, _STEMMER.stemWord)
         sims = ranking.sentence_sims[first : first + len(sentences)]
         q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
+        confidence = self.calibration.confidence(float(ranking.evidence[n]))
+        if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
+            q = quoting.Quote(p.start, p.start, ())
         return Result(
-            rank=n + 1, score=float(ranking.scores[n]),
-            confidence=self.calibration.confidence(float(ranking.evidence[n])),
+            rank=n + 1, score=float(ranking.scores[n]), confidence=confidence,
             text=p.text, quote=p.text[q.start - p.start : q.end - p.start],
             quote_start=q.start, quote_end=q.end, passage=p,
         )

@@ -13,6 +13,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .api import Answer, Searcher
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
@@ -62,6 +64,8 @@ class Report:
     ndcg10: float
     quote_hit1: float
     false_abstention: float
+    distinct_docs5: float = 0.0  # mean number of different documents in the top 5
+    redundancy5: float = 0.0  # mean of the highest similarity between two of the top 5
     offtopic: int = 0
     offtopic_abstention: float | None = None
     median_passage_chars: float = 0.0
@@ -77,8 +81,15 @@ class Report:
 def evaluate(searcher: Searcher, questions: list[dict], offtopic: list[dict] | None = None,
              name: str = "default") -> Report:
     rows = []
+    row_of = {p.id: i for i, p in enumerate(searcher.passages)}
+    docs, redundancy = [], []
     for item in questions:
         answer: Answer = searcher.search(item["q"], k=10)
+        top5 = answer.results[:5]
+        docs.append(len({r.source for r in top5}))
+        vecs = searcher.index.passage_vectors[[row_of[r.id] for r in top5]]
+        sims = vecs @ vecs.T - 2 * np.eye(len(top5))
+        redundancy.append(float(sims.max()) if len(top5) > 1 else 0.0)
         gold = item.get("gold", [])
         first = next((r.rank for r in answer.results if hits(r.text, gold)), None)
         top = answer.results[0] if answer.results else None
@@ -97,6 +108,8 @@ def evaluate(searcher: Searcher, questions: list[dict], offtopic: list[dict] | N
         quote_hit1=sum(r.quote_hit for r in rows) / n,
         false_abstention=sum(not r.answered for r in rows) / n,
         median_passage_chars=statistics.median(len(p.text) for p in searcher.passages),
+        distinct_docs5=sum(docs) / n,
+        redundancy5=sum(redundancy) / n,
         rows=rows,
     )
     if offtopic:
@@ -108,7 +121,8 @@ def evaluate(searcher: Searcher, questions: list[dict], offtopic: list[dict] | N
 
 COLUMNS = [("hit@1", "hit1"), ("hit@5", "hit5"), ("MRR@10", "mrr10"), ("nDCG@10", "ndcg10"),
            ("quote-hit@1", "quote_hit1"), ("off-topic abstention", "offtopic_abstention"),
-           ("false abstention", "false_abstention"), ("median passage chars", "median_passage_chars")]
+           ("false abstention", "false_abstention"), ("documents in top 5", "distinct_docs5"),
+           ("top-5 redundancy", "redundancy5"), ("median passage chars", "median_passage_chars")]
 
 
 def format_table(reports: list[Report]) -> str:

@@ -26,20 +26,6 @@ def weighted_sum(features: dict[str, np.ndarray], weights: dict[str, float]) -> 
     return total
 
 
-def reciprocal_rank_fusion(features: dict[str, np.ndarray], weights: dict[str, float], k: int = 60) -> np.ndarray:
-    """Weighted RRF: sum of weight / (k + rank) where rank is 1-based within each feature."""
-    total = np.zeros(len(next(iter(features.values()))), dtype="float64")
-    for name, values in features.items():
-        w = weights.get(name, 0.0)
-        if not w:
-            continue
-        order = np.argsort(-values, kind="stable")
-        ranks = np.empty(len(values), dtype="float64")
-        ranks[order] = np.arange(1, len(values) + 1)
-        total += w / (k + ranks)
-    return total
-
-
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest scores, best first; ties broken by lower index."""
     order = np.lexsort((np.arange(len(scores)), -scores))
@@ -47,7 +33,8 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lambda_: float = 0.7) -> list[int]:
-    """Maximal marginal relevance: pick by lambda*score - (1-lambda)*max similarity to picks."""
+    """Maximal marginal relevance: pick by lambda*score - (1-lambda)*max similarity to picks.
+    The first pick is always the best-scoring item."""
     chosen: list[int] = []
     candidates = list(range(len(scores)))
     sims = vectors @ vectors.T

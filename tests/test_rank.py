@@ -26,15 +26,6 @@ def test_weighted_sum_matches_a_loop():
     assert np.allclose(rank.weighted_sum(feats, weights), expected)
 
 
-def test_rrf_matches_definition():
-    feats = {"x": rng.normal(size=20), "y": rng.normal(size=20)}
-    got = rank.reciprocal_rank_fusion(feats, {"x": 1.0, "y": 0.5}, k=60)
-    for i in range(20):
-        rx = 1 + sum(feats["x"][j] > feats["x"][i] for j in range(20))
-        ry = 1 + sum(feats["y"][j] > feats["y"][i] for j in range(20))
-        assert got[i] == pytest.approx(1 / (60 + rx) + 0.5 / (60 + ry))
-
-
 def test_top_k_orders_by_score_then_index():
     scores = np.array([0.1, 0.9, 0.5, 0.9, -1.0])
     assert rank.top_k(scores, 3).tolist() == [1, 3, 2]

@@ -24,9 +24,12 @@ def test_real_questions_are_answered_with_a_verbatim_quote(searcher, seed_corpus
         original = (seed_corpus / r.source).read_text(encoding="utf-8")
         assert original[r.start:r.end] == r.text
         assert original[r.quote_start:r.quote_end] == r.quote
-        assert r.start <= r.quote_start < r.quote_end <= r.end
+        assert r.start <= r.quote_start <= r.quote_end <= r.end
+    assert answer.results[0].quote, "the best answer has a highlighted sentence"
     assert [r.rank for r in answer.results] == list(range(1, len(answer.results) + 1))
-    assert all(a.score >= b.score for a, b in zip(answer.results, answer.results[1:]))
+    plain = searcher.with_settings(diversity=0.0).search(question, k=5).results
+    assert all(a.score >= b.score for a, b in zip(plain, plain[1:]))
+    assert answer.results[0].id == plain[0].id, "diversity never changes the best result"
 
 
 @pytest.mark.parametrize("question", [
@@ -38,6 +41,7 @@ def test_unrelated_questions_get_no_good_answer(searcher, question):
     assert "No good answer" in answer.notice
     assert answer.results, "the nearest passages are still listed under the notice"
     assert all(r.confidence == "weak" for r in answer.results)
+    assert all(r.quote == "" for r in answer.results), "a weak match highlights nothing"
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", None])
@@ -61,6 +65,16 @@ def test_very_long_question_is_handled(searcher):
 def test_any_unicode_question_works(searcher, question):
     answer = searcher.search(question, k=3)
     assert len(answer.results) == 3
+
+
+def test_diversity_reduces_repetition_without_losing_the_best(searcher):
+    """MMR on: the top 5 repeat each other less and span more essays, and rank 1 is unchanged."""
+    questions = load_questions(EVAL_DIR / "dev_questions.jsonl")
+    diverse = evaluate(searcher, questions)
+    plain = evaluate(searcher.with_settings(diversity=0.0), questions)
+    assert diverse.redundancy5 < plain.redundancy5
+    assert diverse.distinct_docs5 > plain.distinct_docs5
+    assert diverse.hit1 == plain.hit1
 
 
 def test_k_is_respected_and_clamped(searcher):
