@@ -36,12 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("question", help="the question, or - to read one question per line from standard input")
     _common(parser)
     parser.add_argument("--top-k", type=int, default=None, help="number of results (default 5)")
+    parser.add_argument("--source", action="append", default=None, metavar="FILE",
+                        help="only passages from this document (its path as listed in results; repeatable)")
     args = parser.parse_args(argv)
     if args.top_k is not None and args.top_k < 1:
         parser.error("--top-k must be at least 1")
     searcher = _open(args)
     if searcher is None:
         return 1
+    known = {source for source, _ in searcher.documents()}
+    unknown = [s for s in args.source or [] if s not in known]
+    if unknown:
+        print(f"error: no document {', '.join(unknown)} in the index; documents: {', '.join(sorted(known))}",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.question == "-":
         status = 0
         for line in sys.stdin:
@@ -71,7 +79,7 @@ def _open(args):
 
 def _answer(searcher, question: str, args) -> int:
     try:
-        answer = searcher.search(question, args.top_k)
+        answer = searcher.search(question, args.top_k, sources=args.source)
     except EmptyQuestion as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -78,3 +78,12 @@ def test_eval_rejects_a_bad_file(tmp_path, seed_index):
     bad.write_text("not json\n")
     out = run("eval", str(bad), "--index-dir", str(seed_index))
     assert out.returncode == 2 and "bad.jsonl:1" in out.stderr
+
+
+def test_source_filter(seed_index):
+    source = "human-intimacy-beyond-the-physical.txt"
+    out = run("trust", "--json", "--source", source, "--index-dir", str(seed_index), "--no-rebuild")
+    assert out.returncode == 0, out.stderr
+    assert {r["source"] for r in json.loads(out.stdout)["results"]} == {source}
+    bad = run("trust", "--source", "nope.txt", "--index-dir", str(seed_index), "--no-rebuild")
+    assert bad.returncode == 2 and "no document nope.txt" in bad.stderr
