@@ -4,16 +4,18 @@ A passage is always a contiguous span of the document text: `text == doc[start:e
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .structure import Paragraph, Structure
 
 # A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by space and a capital,
-# digit, quote or bracket; or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])|\n")
+# digit, quote or bracket. A line break inside a paragraph is not a sentence end: the lines of
+# a paragraph were joined because the line before did not end a sentence (hard wrapping).
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|cf|No|Fig)\.$")
 
 
@@ -53,7 +55,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     chunk = text[start:end]
     for m in _SENTENCE_END.finditer(chunk):
         stop = start + m.end()
-        if m.group() != "\n" and _ABBREVIATIONS.search(text[cursor:stop]):
+        if _ABBREVIATIONS.search(text[cursor:stop]):
             continue
         spans.append((cursor, stop))
         cursor = stop
@@ -76,8 +78,24 @@ def make_passages(
         sents = sentence_spans(text, para.start, para.end)
         for group in _split(sents, max_chars):
             pieces.append((para, group))
-    merged = _merge_short(pieces, min_chars, max_chars)
-    return [_passage(text, structure, source, group) for group in merged]
+    # Where headings, FAQ questions and dropped boilerplate stand: a merge never crosses one
+    # (a passage is a contiguous span, so it would carry the line in its text).
+    breaks = sorted(
+        [span.start for span in structure.headings + structure.questions]
+        + [span.start for span, _ in structure.dropped]
+    )
+    merged = _merge_short(pieces, min_chars, max_chars, breaks)
+    passages = []
+    seen: dict[str, int] = {}
+    for group in merged:
+        p = _passage(text, structure, source, group)
+        # The same text twice in one document ("Great post!" in two comments) needs two ids.
+        repeat = seen.get(p.id, 0)
+        seen[p.id] = repeat + 1
+        if repeat:
+            p = replace(p, id=hashlib.sha256(f"{source}\0{p.text}\0{repeat}".encode()).hexdigest()[:16])
+        passages.append(p)
+    return passages
 
 
 def _split(sents: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int, int]]]:
@@ -97,7 +115,7 @@ def _split(sents: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int,
     return [g for g in groups if g]
 
 
-def _merge_short(pieces, min_chars: int, max_chars: int):
+def _merge_short(pieces, min_chars: int, max_chars: int, breaks: list[int] = ()):
     """Merge a piece shorter than min_chars into its neighbour in the same section, same FAQ
     question and same kind (comments are never merged: each is a different voice)."""
     groups: list[list[tuple[Paragraph, list[tuple[int, int]]]]] = [[p] for p in pieces]
@@ -110,6 +128,7 @@ def _merge_short(pieces, min_chars: int, max_chars: int):
         return (
             pa.kind == pb.kind == "body"
             and (pa.section, pa.question) == (pb.section, pb.question)
+            and bisect.bisect(breaks, pa.end) == bisect.bisect(breaks, pb.start)
             and length(a) + length(b) <= max_chars * 1.25
         )
 

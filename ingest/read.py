@@ -67,8 +67,11 @@ def read_text(path: Path) -> str:
         raise SkipFile(f"not a .txt or .md file (supported: {', '.join(SUFFIXES)})")
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise SkipFile(f"too large ({size / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB): split it into smaller files")
-    data = path.read_bytes()
+        raise SkipFile(f"too large ({size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:g} MB): split it into smaller files")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SkipFile(f"cannot be read ({err.strerror or err.__class__.__name__})") from None
     return decode(data)
 
 
@@ -78,12 +81,15 @@ def decode(data: bytes) -> str:
     if _looks_binary(data):
         raise SkipFile("binary: it does not look like a text file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SkipFile("undecodable: it starts like UTF-16 but is not valid UTF-16; save it as UTF-8") from None
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = _detect(data)
+            text = _western(data) or _detect(data)
     if not text.strip():
         raise SkipFile("empty: the file has no text")
     return text
@@ -97,6 +103,28 @@ def _looks_binary(data: bytes) -> bool:
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls > len(head) * 0.05
+
+
+# Non-ASCII characters of ordinary Western European text in Windows-1252 / Latin-1.
+_WESTERN_PUNCT = set("\u00a0“”‘’‚„–—…•€™«»°£§©®·¡¿´¨")
+
+
+def _western(data: bytes) -> str | None:
+    """The text as Windows-1252 (a superset of Latin-1 for printable text) when it reads as
+    Western European text: accented letters and typographic punctuation, mostly ASCII letters.
+
+    Statistical detection cannot tell cp1252 from cp1250/cp1257 in short texts ("naïve"
+    comes out as "naďve"), while cp1252 is by far the most common legacy encoding of English.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:  # bytes undefined in cp1252: let the detector decide
+        return None
+    odd = [c for c in text if ord(c) > 127]
+    letters = sum(c.isalpha() for c in text)
+    if all(c.isalpha() or c in _WESTERN_PUNCT for c in odd) and len(odd) <= 0.3 * letters:
+        return text
+    return None
 
 
 def _detect(data: bytes) -> str:

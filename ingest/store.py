@@ -57,7 +57,7 @@ def current_build(index_dir: Path) -> Path | None:
     pointer = Path(index_dir) / CURRENT
     if not pointer.is_file():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()  # garbage: no such build
     return Path(index_dir) / BUILDS / name if name else None
 
 
@@ -129,7 +129,8 @@ def _remove_leftovers(builds: Path) -> None:
 def _prune(builds: Path, keep: Path) -> None:
     old = sorted(
         (d for d in builds.iterdir() if d.is_dir() and not d.name.startswith(".") and d != keep),
-        key=lambda d: d.name,
+        # by when they were written: names carry the time only to the second
+        key=lambda d: (d.stat().st_mtime_ns, d.name),
     )
     for d in old[: max(0, len(old) - (KEEP_BUILDS - 1))]:
         shutil.rmtree(d, ignore_errors=True)

@@ -15,6 +15,7 @@ from . import boilerplate
 
 _LIST_MARKER = re.compile(r"^(?:[-*•+]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
+_FAQ_HEADING = re.compile(r"\b(faqs?|frequently asked|questions|q ?& ?a)\b", re.IGNORECASE)
 _TERMINAL = re.compile(r"[.!?…:;\"”’')\]]$")
 _SMALL_WORDS = {
     "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "is", "it", "nor",
@@ -82,7 +83,7 @@ def parse(text: str, filename: str = "") -> Structure:
 
     units = _units(kept)
     title, title_from = "", "filename"
-    if len(units) > 1 and boilerplate.is_category_label(
+    if len(units) > 1 and not _MD_HEADING.match(units[0].text) and boilerplate.is_category_label(
         units[0].text, units[1].text, heading_like
     ):
         dropped.append((Span(units[0].start, units[0].end, units[0].text), "category label"))
@@ -98,13 +99,13 @@ def parse(text: str, filename: str = "") -> Structure:
     for i, unit in enumerate(units):
         in_comments = comments_at is not None and unit.start >= comments_at
         nxt = units[i + 1] if i + 1 < len(units) else None
+        if not in_comments and _is_question(unit, nxt, bool(_FAQ_HEADING.search(section))):
+            question = _clean_heading(unit.text)
+            structure.questions.append(Span(unit.start, unit.end, question))
+            continue
         if not in_comments and _is_heading(unit, nxt):
             section, question = _clean_heading(unit.text), ""
             structure.headings.append(Span(unit.start, unit.end, section))
-            continue
-        if not in_comments and _is_question(unit, nxt):
-            question = _strip_marker(unit.text)
-            structure.questions.append(Span(unit.start, unit.end, question))
             continue
         number += 1
         start = unit.start + _marker_length(unit.text)
@@ -156,12 +157,17 @@ def _is_heading(unit: _Unit, nxt: _Unit | None) -> bool:
     return nxt is not None and not unit.list_item and heading_like(unit.text)
 
 
-def _is_question(unit: _Unit, nxt: _Unit | None) -> bool:
-    """An FAQ entry: a listed or "Q:" question followed by its answer."""
+def _is_question(unit: _Unit, nxt: _Unit | None, in_faq: bool = False) -> bool:
+    """An FAQ entry: a listed or "Q:" question followed by its answer, or under an FAQ
+    heading, a question on a line of its own followed by its answer."""
     text = unit.text.strip()
     if not text.endswith("?") or nxt is None or nxt.text.strip().endswith("?"):
         return False
-    return unit.list_item or bool(re.match(r"^(q|question)\s*[:.]", text, re.IGNORECASE))
+    return (
+        unit.list_item
+        or bool(re.match(r"^(q|question)\s*[:.]", text, re.IGNORECASE))
+        or (in_faq and "\n" not in text and len(text.split()) <= 25)
+    )
 
 
 def _clean_heading(text: str) -> str:

@@ -127,8 +127,16 @@ def _read_manifest(build: Path, index_dir: Path) -> dict:
         manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
-        for key in ("model", "dimension", "settings", "corpus", "counts"):
-            manifest[key]
+        if manifest.get("format_version") != store.FORMAT_VERSION:
+            return manifest  # another format: check_manifest says so (IndexMismatch)
+        for key, kind in (("model", str), ("dimension", int), ("settings", dict),
+                          ("corpus", dict), ("counts", dict)):
+            if not isinstance(manifest[key], kind):
+                raise ValueError(f"{key!r} is not a {kind.__name__}")
+        corpus, counts = manifest["corpus"], manifest["counts"]
+        if not (isinstance(corpus["paths"], list) and isinstance(corpus["files"], dict)
+                and isinstance(counts["passages"], int) and isinstance(counts["sentences"], int)):
+            raise ValueError("the corpus or counts entry is malformed")
         return manifest
     except (OSError, ValueError, KeyError) as err:
         raise IndexCorrupt(
