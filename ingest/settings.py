@@ -61,6 +61,10 @@ class Settings:
         0.3, "How strongly results that repeat a passage already listed are pushed down "
         "(maximal marginal relevance); 0 turns it off.",
     )
+    reranker: str = _setting(
+        "", "Optional: a local cross-encoder model folder that re-orders the candidates "
+        "(off when empty; nothing is downloaded).",
+    )
     keyword_evidence: float = _setting(
         0.2, "How much the share of the question's words found in a passage adds to its "
         "evidence (used for confidence and 'no good answer', not for ranking).",

@@ -19,6 +19,7 @@ from . import quote as quoting
 from .index import IndexCorrupt, IndexProblem, LoadedIndex, load_index
 from .keywords import _STEMMER, KeywordIndex
 from .rank import max_by_owner, mmr, scale_by_max, top_k, weighted_sum
+from .rerank import load_reranker
 from .spelling import Speller
 
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
@@ -169,11 +170,18 @@ class Searcher:
         if sources:
             allowed = np.array([p.source in sources for p in self.passages])
             fused = np.where(allowed, fused, -np.inf)
-        rows = [int(i) for i in top_k(fused, k * 4 if s.diversity else k) if np.isfinite(fused[i])]
+        wide = k * 4 if (s.diversity or s.reranker) else k
+        rows = [int(i) for i in top_k(fused, wide) if np.isfinite(fused[i])]
+        if s.reranker and rows:
+            rerank = load_reranker(s.reranker).scores(query, [self.passages[i].text for i in rows])
+            rows = [rows[j] for j in top_k(rerank, len(rows))]
+            fused = fused.copy()
+            fused[rows] = np.sort(rerank)[::-1]
         if s.diversity and rows:
             relevance = fused[rows] / max(float(fused[rows[0]]), 1e-9)
             picked = mmr(relevance, self.index.passage_vectors[rows], k, 1.0 - s.diversity)
             rows = [rows[j] for j in picked]
+        rows = rows[:k]
         coverage = self.keywords.coverage(query, rows)
         evidence = np.maximum(f["dense"][rows], f["sentence"][rows]) + s.keyword_evidence * coverage
         return Ranking(query, rows, fused[rows], evidence, f["_sentence_sims"])
