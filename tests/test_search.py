@@ -107,10 +107,10 @@ def test_dev_set_quality_gate(searcher):
     questions = load_questions(EVAL_DIR / "dev_questions.jsonl")
     offtopic = load_questions(EVAL_DIR / "dev_offtopic.jsonl")
     report = evaluate(searcher, questions, offtopic)
-    assert report.hit5 >= 0.95, report
-    assert report.hit1 >= 0.80, report
-    assert report.mrr10 >= 0.85, report
-    assert report.quote_hit1 >= 0.75, report
+    assert report.hit5 == 1.0, report
+    assert report.hit1 >= 0.90, report
+    assert report.mrr10 >= 0.93, report
+    assert report.quote_hit1 >= 0.85, report
     assert report.median_passage_chars <= 700
     assert report.offtopic_abstention == 1.0
     assert report.false_abstention == 0.0
