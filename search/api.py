@@ -16,7 +16,7 @@ from ingest.passages import Passage
 from ingest.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
 
 from . import quote as quoting
-from .index import IndexCorrupt, IndexProblem, LoadedIndex, load_index
+from .index import IndexCorrupt, IndexMismatch, IndexProblem, LoadedIndex, load_index
 from .keywords import _STEMMER, KeywordIndex
 from .rank import max_by_owner, mmr, scale_by_max, top_k, weighted_sum
 from .rerank import load_reranker
@@ -252,24 +252,27 @@ def open_searcher(
     """Load the index (building or rebuilding it when missing or out of date) and the model."""
     settings = settings or Settings.from_env()
     index_dir = Path(index_dir or DEFAULT_INDEX)
+    embedder = load_embedder(settings.model_path())
     try:
-        loaded = load_index(index_dir, settings)
+        loaded = _load_matching(index_dir, settings, embedder)
     except IndexProblem as problem:
         if not rebuild or isinstance(problem, IndexCorrupt):
             raise
         paths = corpus or _previous_corpus(index_dir) or [DEFAULT_CORPUS]
         echo(f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…")
         build_index(paths, index_dir, settings, echo=echo)
-        loaded = load_index(index_dir, settings)
-    embedder = load_embedder(settings.model_path())
-    if embedder.dimension != loaded.manifest["dimension"]:
-        from .index import IndexMismatch
+        loaded = _load_matching(index_dir, settings, embedder)
+    return Searcher(loaded, embedder, settings)
 
+
+def _load_matching(index_dir: Path, settings: Settings, embedder: Embedder) -> LoadedIndex:
+    loaded = load_index(index_dir, settings)
+    if embedder.dimension != loaded.manifest["dimension"]:
         raise IndexMismatch(
             f"The index has {loaded.manifest['dimension']}-dimensional vectors but the model gives "
             f"{embedder.dimension}. Rebuild it with: python -m ingest --index-dir {index_dir}"
         )
-    return Searcher(loaded, embedder, settings)
+    return loaded
 
 
 def _previous_corpus(index_dir: Path) -> list[Path] | None:
