@@ -77,6 +77,10 @@ class Settings:
     max_query_chars: int = _setting(
         2000, "Questions are cut to this many characters before they are matched."
     )
+    themes: int = _setting(
+        0, "How many themes the theme map groups the passages into; 0 chooses the number "
+        "from the passages (silhouette, between 6 and 30 where there are enough passages).",
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

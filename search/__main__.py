@@ -3,6 +3,7 @@
     python -m search "QUESTION" [--top-k N] [--json] [--index-dir DIR]
     python -m search - [--json]               one question per line on standard input
     python -m search eval FILE.jsonl [--offtopic FILE.jsonl] [--verbose] [--json]
+    python -m search themes | theme "PHRASE" | like SOURCE:PARAGRAPH   (see search/cli_themes.py)
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "eval":
         return eval_main(argv[1:])
+    if argv and argv[0] in ("themes", "theme", "like"):
+        from .cli_themes import main as themes_main
+
+        return themes_main(argv[0], argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m search",
         description="Find the passages that answer a question, quoted word for word with citations. "
