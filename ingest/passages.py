@@ -33,6 +33,7 @@ class Passage:
     end: int
     text: str
     sentences: tuple[tuple[int, int], ...]  # absolute spans of its sentences
+    page: int | None = None  # PDF: the page it starts on (1-based); None for other formats
 
     def to_dict(self) -> dict:
         d = asdict(self)

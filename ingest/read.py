@@ -1,7 +1,10 @@
 """Finding documents and turning their bytes into text, or saying why not.
 
-The text returned by `read_text` is what every offset in the index refers to: the same
-function is used at ingest and when a quote is checked against its file.
+`read_document` (and `read_text`, its text) is the single entry point: plain text (.txt, .md)
+is decoded here; web pages, PDFs and Word files are extracted by `ingest/extract.py`. The text
+returned is what every offset in the index refers to. For plain text it is the file's own
+text, so a quote is checked against the file; for the other formats it is the extracted text,
+which ingest stores with the index (builds/<id>/texts/) for the same purpose.
 """
 from __future__ import annotations
 
@@ -9,12 +12,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-SUFFIXES = (".txt", ".md")
+from .extract import KINDS, Extracted, SkipFile, extract, kind_of
+
+PLAIN_SUFFIXES = (".txt", ".md")
+SUFFIXES = PLAIN_SUFFIXES + tuple(KINDS)  # .txt .md .html .htm .pdf .docx
 MAX_BYTES = 20_000_000  # 20 MB of text is far beyond an essay; larger files are refused
+MAX_DOCUMENT_BYTES = 100_000_000  # PDFs and Word files carry pictures and fonts: a larger limit
 
-
-class SkipFile(Exception):
-    """A file that cannot be ingested; the message says why, for the person running ingest."""
+__all__ = ["SUFFIXES", "PLAIN_SUFFIXES", "MAX_BYTES", "SkipFile", "Extracted", "SourceFile",
+           "discover", "fingerprint", "relative", "read_text", "read_document", "decode",
+           "is_plain", "file_sha256"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,8 @@ def discover(paths: list[Path]) -> tuple[Path, list[Path]]:
     paths = [Path(p).resolve() for p in paths]
     for p in paths:
         if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist: give a folder or a .txt/.md file")
+            raise FileNotFoundError(f"{p} does not exist: give a folder or a document file "
+                                    f"({', '.join(SUFFIXES)})")
     files: set[Path] = set()
     for p in paths:
         if p.is_dir():
@@ -37,6 +45,7 @@ def discover(paths: list[Path]) -> tuple[Path, list[Path]]:
                 f for f in p.rglob("*")
                 if f.is_file() and f.suffix.lower() in SUFFIXES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and not f.name.startswith("~$")  # the lock file Word keeps beside an open document
             )
         else:
             files.add(p)
@@ -53,7 +62,21 @@ def _common_path(dirs: list[Path]) -> str:
 
 def fingerprint(root: Path, files: list[Path]) -> dict[str, str]:
     """source -> sha256 of the file's bytes: the corpus as the index saw it."""
-    return {relative(root, f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    return {relative(root, f): file_sha256(f) for f in files}
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in chunks (PDFs can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_plain(path: Path | str) -> bool:
+    """True for .txt and .md: offsets refer to the file's own text (no stored copy needed)."""
+    return kind_of(Path(path)) == "text"
 
 
 def relative(root: Path, path: Path) -> str:
@@ -61,18 +84,29 @@ def relative(root: Path, path: Path) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The file's text, decoded; raises SkipFile for empty, binary, huge or undecodable files."""
+    """The file's text; raises SkipFile for empty, binary, huge, undecodable, corrupt or
+    encrypted files (see read_document)."""
+    return read_document(path).text
+
+
+def read_document(path: Path) -> Extracted:
+    """The file's text, its kind and (PDF) page offsets, dispatching on the suffix: .txt and
+    .md are decoded, .html/.htm, .pdf and .docx extracted. Raises SkipFile with the reason."""
     path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise SkipFile(f"not a .txt or .md file (supported: {', '.join(SUFFIXES)})")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise SkipFile(f"not a supported document (supported: {', '.join(SUFFIXES)})")
+    limit = MAX_BYTES if suffix in PLAIN_SUFFIXES or kind_of(path) == "html" else MAX_DOCUMENT_BYTES
     size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise SkipFile(f"too large ({size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:g} MB): split it into smaller files")
+    if size > limit:
+        raise SkipFile(f"too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB): split it into smaller files")
     try:
         data = path.read_bytes()
     except OSError as err:
         raise SkipFile(f"cannot be read ({err.strerror or err.__class__.__name__})") from None
-    return decode(data)
+    if suffix in PLAIN_SUFFIXES:
+        return Extracted(decode(data), "text", None)
+    return extract(path, data)
 
 
 def decode(data: bytes) -> str:

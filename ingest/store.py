@@ -3,7 +3,9 @@
     index/
       CURRENT            name of the build being served (replaced atomically, last)
       builds/<id>/       one complete build: manifest.json, passages.jsonl,
-                         passages.faiss, sentences.faiss
+                         passages.faiss, sentences.faiss, and texts/<sha256>.txt: the
+                         extracted text of each web page, PDF or Word file (named by the
+                         sha256 of the file's bytes, listed in the manifest under "texts")
       .lock              held while an ingest writes
 
 A build is written into a temporary folder, flushed, renamed into place, and only then named
@@ -12,6 +14,7 @@ in CURRENT. A crash at any point leaves CURRENT naming the previous, complete bu
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +32,7 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.faiss"
+TEXTS = "texts"  # folder of extracted texts (formats other than plain text)
 KEEP_BUILDS = 2  # the current build and the one before it
 
 
@@ -67,8 +71,11 @@ def write_build(
     passages: list[dict],
     passage_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
+    texts: dict[str, str] | None = None,
 ) -> Path:
-    """Write a complete build and make it current. Call under `write_lock`."""
+    """Write a complete build and make it current. Call under `write_lock`.
+
+    `texts`: file name under texts/ -> extracted text (see `text_entry`)."""
     import faiss
 
     builds = Path(index_dir) / BUILDS
@@ -83,9 +90,17 @@ def write_build(
             index = faiss.IndexFlatIP(vectors.shape[1])
             index.add(vectors)
             faiss.write_index(index, str(tmp / name))
+        if texts:
+            (tmp / TEXTS).mkdir()
+            for name, text in texts.items():
+                (tmp / TEXTS / name).write_bytes(text.encode("utf-8"))
+                _fsync(tmp / TEXTS / name)
+            _fsync_dir(tmp / TEXTS)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for f in tmp.iterdir():
-            _fsync(f)
+            if f.is_file():
+                _fsync(f)
+        _fsync_dir(tmp)
         build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + tmp.name[-6:].replace("_", "x")
         final = builds / build_id
         os.rename(tmp, final)
@@ -95,6 +110,47 @@ def write_build(
     _replace_text(Path(index_dir) / CURRENT, build_id + "\n")
     _prune(builds, keep=final)
     return final
+
+
+def text_entry(file_sha256: str, text: str) -> tuple[str, dict]:
+    """(file name under texts/, manifest entry) for a document's extracted text."""
+    name = f"{file_sha256}.txt"
+    return name, {"file": f"{TEXTS}/{name}", "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+def read_stored_text(build: Path, entry: dict) -> str:
+    """A stored extracted text, checked against the sha256 the manifest records for it.
+    Raises ValueError (or OSError) when it is missing, truncated or altered."""
+    rel = Path(str(entry["file"]))
+    if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] != (TEXTS,):
+        raise ValueError(f"bad text file name {entry['file']!r}")
+    data = (Path(build) / rel).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{rel} does not match the sha256 in the manifest (truncated or altered)")
+    return data.decode("utf-8")
+
+
+def read_build(build: Path) -> tuple[dict, list[dict], np.ndarray, np.ndarray]:
+    """(manifest, passage dicts, passage vectors, sentence vectors) of a build, for reuse by an
+    incremental ingest. Raises (OSError, ValueError, RuntimeError, ...) on any damage."""
+    import faiss
+
+    manifest = json.loads((Path(build) / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError("the manifest is not a JSON object")
+    with open(Path(build) / PASSAGES, encoding="utf-8") as handle:
+        passages = [json.loads(line) for line in handle if line.strip()]
+    vectors = []
+    for name in (PASSAGE_VECTORS, SENTENCE_VECTORS):
+        index = faiss.read_index(str(Path(build) / name))
+        vectors.append(index.reconstruct_n(0, index.ntotal))
+    n_sentences = sum(len(p["sentences"]) for p in passages)
+    counts = manifest["counts"]
+    if not (len(passages) == counts["passages"] == len(vectors[0])
+            and n_sentences == counts["sentences"] == len(vectors[1])
+            and vectors[0].shape[1] == vectors[1].shape[1] == manifest["dimension"]):
+        raise ValueError("the files of the build do not agree with each other or the manifest")
+    return manifest, passages, vectors[0], vectors[1]
 
 
 def _replace_text(path: Path, text: str) -> None:

@@ -29,11 +29,18 @@ def paragraphs_label(p: Passage) -> str:
     return f"paragraph {p.paragraph}"
 
 
+def page_label(p) -> str:
+    """'page N' for a passage of a PDF; '' for other formats (and items without a page)."""
+    page = getattr(p, "page", None)
+    return f"page {page}" if page else ""
+
+
 def where(p: Passage) -> str:
-    """Title — section (and FAQ question), paragraph N, file: the citation line of a card."""
+    """Title — section (and FAQ question), [page N,] paragraph N, file: the citation line of a card."""
     head = " — ".join(x for x in (p.title, p.section, p.question) if x)
     kind = " (reader comment)" if p.kind == "comment" else ""
-    return f"{head}{kind}, {paragraphs_label(p)}, {p.source}"
+    page = f"{page_label(p)}, " if page_label(p) else ""
+    return f"{head}{kind}, {page}{paragraphs_label(p)}, {p.source}"
 
 
 def citation(p: Passage, quote: str | None = None) -> str:
@@ -94,10 +101,10 @@ def _one_line(text: str) -> str:
 
 
 def located(p) -> str:
-    """Section — FAQ question (reader comment), paragraph N: where in the document."""
+    """Section — FAQ question (reader comment), [page N,] paragraph N: where in the document."""
     head = " — ".join(x for x in (p.section, p.question) if x)
     kind = " (reader comment)" if p.kind == "comment" else ""
-    return ", ".join(x for x in (head + kind, paragraphs_label(p)) if x)
+    return ", ".join(x for x in (head + kind, page_label(p), paragraphs_label(p)) if x)
 
 
 def plain(p, quote: str, info: DocumentInfo, base_url: str, include_quote: bool = True) -> str:
@@ -128,7 +135,8 @@ def apa(p, quote: str, info: DocumentInfo, base_url: str, include_quote: bool = 
              else f"para. {p.paragraph}")
     section = f"{_one_line(p.section)} section" if p.section else ""
     comment = "reader comment" if p.kind == "comment" else ""
-    in_text = ", ".join(x for x in (who, year, section, comment, paras) if x)
+    page = f"p. {p.page}" if getattr(p, "page", None) else ""
+    in_text = ", ".join(x for x in (who, year, page, section, comment, paras) if x)
     title = _end(_one_line(info.title))
     date = f"({_apa_date(info.date)})."
     head = f"{_end(info.author)} {date} {title}" if info.author else f"{title} {date}"

@@ -13,7 +13,7 @@ import numpy as np
 
 from ingest import store
 from ingest.passages import Passage
-from ingest.read import discover, fingerprint
+from ingest.read import discover, fingerprint, is_plain
 from ingest.settings import Settings
 
 
@@ -137,6 +137,11 @@ def _read_manifest(build: Path, index_dir: Path) -> dict:
         if not (isinstance(corpus["paths"], list) and isinstance(corpus["files"], dict)
                 and isinstance(counts["passages"], int) and isinstance(counts["sentences"], int)):
             raise ValueError("the corpus or counts entry is malformed")
+        texts = manifest.setdefault("texts", {})  # absent in indexes of plain text only
+        if not (isinstance(texts, dict) and all(
+                isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
+                for e in texts.values())):
+            raise ValueError("the texts entry is malformed")
         return manifest
     except (OSError, ValueError, KeyError) as err:
         raise IndexCorrupt(
@@ -173,4 +178,37 @@ def _read_build(build: Path, index_dir: Path, manifest: dict) -> LoadedIndex:
             f"({len(passages)} passages, {passage_vectors.shape[0]} passage vectors, manifest says "
             f"{counts['passages']}). {_fix(index_dir)}"
         )
+    _check_texts(build, index_dir, manifest, passages)
+    from . import verify
+
+    verify.register_index(build, manifest)
     return LoadedIndex(index_dir, build, manifest, passages, passage_vectors, sentence_vectors, owner)
+
+
+def _check_texts(build: Path, index_dir: Path, manifest: dict, passages: list[Passage]) -> None:
+    """The stored extracted texts (web pages, PDFs, Word files): each present, unaltered (its
+    sha256), and holding its passages at their offsets."""
+    texts = manifest.get("texts") or {}
+    by_source: dict[str, list[Passage]] = {}
+    for p in passages:
+        by_source.setdefault(p.source, []).append(p)
+    for source, found in by_source.items():
+        if is_plain(source):
+            continue
+        if source not in texts:
+            raise IndexCorrupt(
+                f"The index in {build} has no stored text for {source} (the texts/ entry of the "
+                f"manifest is incomplete). {_fix(index_dir)}"
+            )
+    for source, entry in texts.items():
+        try:
+            text = store.read_stored_text(build, entry)
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            raise IndexCorrupt(
+                f"The stored text of {source} in {build} is damaged or missing "
+                f"({err.__class__.__name__}: {str(err)[:200]}). {_fix(index_dir)}"
+            ) from err
+        if any(text[p.start:p.end] != p.text for p in by_source.get(source, [])):
+            raise IndexCorrupt(
+                f"The stored text of {source} in {build} does not hold its passages. {_fix(index_dir)}"
+            )

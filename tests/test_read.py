@@ -136,8 +136,9 @@ def test_unsupported_suffix_is_refused(tmp_path):
 
 # --- discovery --------------------------------------------------------------------------
 
-def test_discover_finds_txt_and_md_only_skipping_hidden(tmp_path):
-    for name in ["a.txt", "b.MD", "sub/c.md", "sub/deeper/d.TXT", "notes.pdf", "e.html",
+def test_discover_finds_documents_only_skipping_hidden(tmp_path):
+    # .html, .pdf and .docx are documents too: tests/test_formats.py
+    for name in ["a.txt", "b.MD", "sub/c.md", "sub/deeper/d.TXT", "notes.rtf", "e.csv",
                  ".hidden.txt", ".git/f.txt", "sub/.cache/g.md"]:
         _write(tmp_path / name, "Some text here.")
     root, files = discover([tmp_path])
@@ -181,7 +182,7 @@ def test_file_with_only_boilerplate_is_skipped(tmp_path, settings):
 def test_directory_without_documents_is_a_clear_error(tmp_path, settings):
     empty = tmp_path / "empty"
     empty.mkdir()
-    _write(empty / "readme.html", "<p>not a document</p>")
+    _write(empty / "readme.rtf", "{\\rtf1 not a document}")
     with pytest.raises(IngestError, match=r"No passages found under .*empty.*\.txt or \.md"):
         build_index([empty], tmp_path / "index", settings, echo=lambda m: None, progress=False)
 
