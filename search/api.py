@@ -63,7 +63,7 @@ class Result:
             "source": p.source, "paragraph": p.paragraph, "start": p.start, "end": p.end,
             "quote_start": self.quote_start, "quote_end": self.quote_end,
             "confidence": self.confidence, "question": p.question, "kind": p.kind,
-            "paragraph_end": p.paragraph_end, "id": p.id,
+            "paragraph_end": p.paragraph_end, "id": p.id, "page": getattr(p, "page", None),
         }
 
 
@@ -222,10 +222,20 @@ def keyword_text(p: Passage) -> str:
     return f"{p.section} {p.question} {p.text}"
 
 
+_INVISIBLE = dict.fromkeys(
+    [c for c in range(0x20) if c not in (9, 10, 13)] + [0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+)
+
+
 def clean_question(question: str, max_chars: int) -> str:
-    if question is None or not str(question).strip():
+    """The question on one line, without control or zero-width characters, and with any lone
+    surrogate (undecodable bytes passed on a command line) replaced; EmptyQuestion if nothing is left."""
+    text = "" if question is None else str(question)
+    text = text.encode("utf-8", "replace").decode("utf-8").translate(_INVISIBLE)
+    text = " ".join(text.split())
+    if not text:
         raise EmptyQuestion()
-    return " ".join(str(question).split())[:max_chars]
+    return text[:max_chars]
 
 
 def baseline_questions() -> list[str]:

@@ -44,7 +44,7 @@ def test_unrelated_questions_get_no_good_answer(searcher, question):
     assert all(r.quote == "" for r in answer.results), "a weak match highlights nothing"
 
 
-@pytest.mark.parametrize("question", ["", "   ", "\n\t", None])
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", None, "\x00\u200b\ufeff"])
 def test_empty_question_is_refused_clearly(searcher, question):
     with pytest.raises(EmptyQuestion, match="empty"):
         searcher.search(question)
