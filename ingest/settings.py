@@ -81,6 +81,13 @@ class Settings:
         0, "How many themes the theme map groups the passages into; 0 chooses the number "
         "from the passages (silhouette, between 6 and 30 where there are enough passages).",
     )
+    allow_uploads: bool = _setting(
+        False, "Let page visitors add documents; off so a shared workshop server is read-only "
+        "unless the host decides otherwise.",
+    )
+    max_upload_mb: int = _setting(
+        20, "The largest document a page visitor may upload, in megabytes (with allow_uploads).",
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
