@@ -6,8 +6,17 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import datetime as dt
+import io
+import re
+import shutil
+from types import SimpleNamespace
+
 from ingest import build_index
-from search import render
+from ingest.passages import Passage
+from search import cite, handout, reader, render
+from search.basket import Basket, BasketItem
+from search.verify import Verification
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SAFE_QUESTION = "What does it mean to feel emotionally safe with someone?"
@@ -219,3 +228,409 @@ def test_parse_k_and_examples():
     assert render.parse_k(None, 5) == 5 and render.parse_k("many", 5) == 5
     assert render.model_label({"model": "bundled"}) == "all-MiniLM-L6-v2"
     assert render.model_label({"model": "/models/bge-small-en/"}) == "bge-small-en"
+
+
+# --- citation styles, the reader, the basket and the address --------------------------------
+
+SAFE_SOURCE = "emotional-intimacy-the-hidden-connection.txt"
+OTHER_SOURCE = "physical-intimacy-with-the-wrong-person.txt"
+STALE_ID = "0123456789abcdef"
+
+
+def open_link(index_dir: Path, monkeypatch, **params) -> AppTest:
+    """The page opened from an address with these query parameters (lists: repeated keys)."""
+    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(index_dir))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def basket_ids(at: AppTest) -> list[str]:
+    return [d["passage_id"] for d in at.session_state["basket"]]
+
+
+def basket_heading(at: AppTest) -> str:
+    return at.sidebar.header[0].value
+
+
+def reader_html(at: AppTest) -> str:
+    return "".join(h.value for h in at.html if 'class="essay-reader"' in h.value)
+
+
+def test_the_basket_keeps_passages_in_order_with_notes_across_reruns(seed_index, searcher, monkeypatch):
+    at = run_app(seed_index, monkeypatch, SAFE_QUESTION)
+    ids = [r.passage.id for r in searcher.search(SAFE_QUESTION, searcher.settings.top_k).results]
+    assert basket_heading(at) == "Handout basket (0)" and not at.download_button
+
+    at.button(key=f"add-{ids[0]}").click().run()
+    at.button(key=f"add-{ids[2]}").click().run()
+    assert basket_ids(at) == [ids[0], ids[2]]
+    assert basket_heading(at) == "Handout basket (2)"
+    added = at.button(key=f"add-{ids[0]}")
+    assert added.disabled and added.label == "In basket"
+    assert not at.button(key=f"add-{ids[1]}").disabled
+    assert len([h for h in at.sidebar.html if "essay-basket-item" in h.value]) == 2
+
+    at.button(key=f"up-{ids[2]}").click().run()
+    assert basket_ids(at) == [ids[2], ids[0]]
+    assert at.button(key=f"up-{ids[2]}").disabled and at.button(key=f"down-{ids[0]}").disabled
+    at.button(key=f"down-{ids[2]}").click().run()
+    assert basket_ids(at) == [ids[0], ids[2]]
+
+    at.text_input(key=f"note-{ids[2]}").set_value("Read this one aloud").run()
+    assert at.session_state["basket"][1]["note"] == "Read this one aloud"
+
+    # Another question and another number of results: the basket stays as it was.
+    at.text_input(key="q").set_value(TAXES).run()
+    at.slider(key="k").set_value(2).run()
+    assert not at.exception
+    assert basket_ids(at) == [ids[0], ids[2]]
+    assert at.session_state["basket"][1]["note"] == "Read this one aloud"
+    assert at.text_input(key=f"note-{ids[2]}").value == "Read this one aloud"
+
+    at.button(key=f"remove-{ids[0]}").click().run()
+    assert basket_ids(at) == [ids[2]] and basket_heading(at) == "Handout basket (1)"
+    at.button(key="empty").click().run()
+    assert basket_ids(at) == [] and basket_heading(at) == "Handout basket (0)"
+
+
+def test_the_citation_style_changes_every_citation(seed_index, searcher, monkeypatch):
+    at = run_app(seed_index, monkeypatch, SAFE_QUESTION, k=2)
+    top = searcher.search(SAFE_QUESTION, 2).results[0]
+    assert top.source == SAFE_SOURCE and top.section == "What Emotional Intimacy Really Means"
+    assert at.segmented_control(key="style").value == "plain" and "style" not in at.query_params
+    plain = at.code[0].value
+    assert plain.startswith(f"“{top.quote}” — Unknown author, Emotional Intimacy")
+    assert plain.endswith(f"paragraph {top.paragraph}, {SAFE_SOURCE}")
+
+    at.segmented_control(key="style").set_value("apa").run()
+    apa = at.code[0].value
+    assert apa != plain and len(at.code) == 2
+    assert apa.startswith(f"“{top.quote}” (“Emotional Intimacy”, n.d., ")
+    assert f"What Emotional Intimacy Really Means section, para. {top.paragraph})." in apa
+    assert apa.endswith("\n\nEmotional Intimacy: Understanding the Hidden Connection That Strengthens "
+                        "Relationships? (n.d.).")  # the reference entry
+    assert at.query_params["style"] == "apa"
+
+    at.segmented_control(key="style").set_value("markdown").run()
+    md = at.code[0].value
+    assert md.startswith(f"> {cite.md_escape(top.quote)}\n>\n> — Unknown author, "
+                         "[*Emotional Intimacy: Understanding the Hidden Connection")
+    assert f"?p={top.passage.id})" in md  # the title links to the passage in the app
+    assert f"paragraph {top.paragraph}" in md
+    assert at.query_params["style"] == "markdown"
+    # The handout's style note follows the page's style.
+    at.button(key=f"add-{top.passage.id}").click().run()
+    assert any("with Markdown citations" in c.value for c in at.sidebar.caption)
+
+
+def test_opening_a_passage_shows_its_whole_document_with_the_passage_marked(seed_index, searcher, monkeypatch):
+    at = run_app(seed_index, monkeypatch, SAFE_QUESTION, k=3)
+    at.segmented_control(key="style").set_value("apa").run()
+    top = searcher.search(SAFE_QUESTION, 3).results[0]
+    at.button(key=f"open-{top.passage.id}").click().run()
+    assert not at.exception
+    assert at.query_params["p"] == top.passage.id and at.query_params["q"] == SAFE_QUESTION
+    assert not cards(at)
+    shown = reader_html(at)
+    # Every passage of the document, numbered, the opened one highlighted with its quote marked.
+    own = [p for p in searcher.passages if p.source == top.source]
+    assert shown.count('class="para') == len(own)
+    assert shown.count('id="reader-current"') == 1 and shown.count("<mark>") == 1
+    assert f'data-passage="{top.passage.id}"><span class="num" title="Paragraph {top.paragraph}">' in shown
+    assert f"<mark>{render.esc(top.quote)}</mark>" in shown
+    # The text between passages (headings) is there too, so nothing of the file is hidden.
+    assert "What Emotional Intimacy Really Means</div>" in shown
+    text = (searcher.index.corpus_root / top.source).read_text(encoding="utf-8")
+    words = re.sub(r"<[^>]+>", " ", re.sub(r'<span class="num"[^>]*>[^<]*</span>', "", shown))
+    assert " ".join(words.split()) == " ".join(render.esc(text).split())
+    assert any("reader-current" in h.value and "scrollIntoView" in h.value for h in at.html)
+    # Its citation, in the page's style, and a basket button.
+    assert any(c.value.startswith(f"“{top.quote}” (") for c in at.code)
+    at.button(key="add-reader").click().run()
+    assert basket_ids(at) == [top.passage.id]
+    assert at.button(key="add-reader").disabled
+    # Back: the results, with the question, number, style as they were.
+    at.button(key="back").click().run()
+    assert "p" not in at.query_params and len(cards(at)) == 3
+    assert at.text_input(key="q").value == SAFE_QUESTION and at.slider(key="k").value == 3
+    assert at.segmented_control(key="style").value == "apa"
+    assert at.button(key=f"add-{top.passage.id}").disabled  # in the basket from the reader
+    # The basket opens its passages in the reader too.
+    at.button(key=f"read-{top.passage.id}").click().run()
+    assert at.query_params["p"] == top.passage.id and "reader-current" in reader_html(at)
+
+
+def test_a_link_reproduces_the_question_style_documents_and_opened_passage(seed_index, searcher, monkeypatch):
+    expected = searcher.search(SAFE_QUESTION, 3, sources=[OTHER_SOURCE])
+    params = {"q": SAFE_QUESTION, "k": "3", "style": "apa", "src": OTHER_SOURCE}
+    at = open_link(seed_index, monkeypatch, **params)
+    assert at.text_input(key="q").value == SAFE_QUESTION and at.slider(key="k").value == 3
+    assert at.segmented_control(key="style").value == "apa"
+    assert at.multiselect(key="src").value == [OTHER_SOURCE]
+    shown = cards(at)
+    assert len(shown) == 3 and all(OTHER_SOURCE in c for c in shown)
+    assert [c.value for c in at.code] == [
+        reader.citation(r.passage, r.quote, "apa", searcher.index.corpus_root, reader.page_url())
+        for r in expected.results]
+    assert at.query_params == params  # the page keeps the address that made it
+
+    # The same link with a passage opened: the reader, with that passage's quote marked.
+    second = expected.results[1]
+    at = open_link(seed_index, monkeypatch, **params, p=second.passage.id)
+    assert not cards(at)
+    shown = reader_html(at)
+    assert f"<mark>{render.esc(second.quote)}</mark>" in shown
+    assert at.query_params == {**params, "p": second.passage.id}
+    at.button(key="back").click().run()
+    assert len(cards(at)) == 3 and at.multiselect(key="src").value == [OTHER_SOURCE]
+
+    # Two documents, repeated in the address; a document not in the index is left out.
+    at = open_link(seed_index, monkeypatch, q=SAFE_QUESTION, src=[OTHER_SOURCE, SAFE_SOURCE, "gone.txt"])
+    assert at.multiselect(key="src").value == [OTHER_SOURCE, SAFE_SOURCE]
+    assert all(OTHER_SOURCE in c or SAFE_SOURCE in c for c in cards(at))
+    assert at.query_params["src"] == [OTHER_SOURCE, SAFE_SOURCE]
+    # Choosing documents on the page puts them in the address.
+    at.multiselect(key="src").set_value([SAFE_SOURCE]).run()
+    assert at.query_params["src"] == SAFE_SOURCE and all(SAFE_SOURCE in c for c in cards(at))
+
+
+def test_a_link_to_a_passage_no_longer_in_the_index_says_so(seed_index, monkeypatch):
+    at = open_link(seed_index, monkeypatch, q=SAFE_QUESTION, p=STALE_ID)
+    assert len(at.warning) == 1
+    message = at.warning[0].value.replace("\\", "")
+    assert "This passage is no longer in the index (the document changed" in message
+    assert not reader_html(at) and not at.exception
+    at.button(key="back").click().run()
+    assert cards(at) and "p" not in at.query_params
+
+
+def test_more_like_this_lists_similar_passages_that_can_go_in_the_basket(seed_index, searcher, monkeypatch):
+    from search import themes
+
+    at = run_app(seed_index, monkeypatch, SAFE_QUESTION, k=1)
+    top = searcher.search(SAFE_QUESTION, 1).results[0]
+    assert len(at.html) and not any(k.startswith(f"add-{top.passage.id}-like") for k in button_keys(at))
+    at.session_state[f"like-{top.passage.id}"] = True  # the user opens the expander
+    at.run()
+    similar = themes.more_like_this(searcher, top.passage.id, 5).results
+    keys = [f"add-{top.passage.id}-like-{r.passage.id}" for r in similar]
+    assert keys and all(k in button_keys(at) for k in keys)
+    like_cards = [h.value for h in at.html if 'class="essay-card"' in h.value and 'class="rank"' not in h.value]
+    assert len(like_cards) == len(similar)
+    assert render.esc(similar[0].passage.text[:40]) in like_cards[0]
+    at.button(key=keys[0]).click().run()
+    assert basket_ids(at) == [similar[0].passage.id]
+    assert at.session_state["basket"][0]["quote"] == (similar[0].quote or similar[0].passage.text)
+
+
+def button_keys(at: AppTest) -> list[str]:
+    return [b.key for b in at.button if b.key]
+
+
+def test_the_basket_exports_a_handout_in_four_formats(seed_index, seed_corpus, searcher, monkeypatch):
+    import docx
+
+    at = run_app(seed_index, monkeypatch, SAFE_QUESTION, k=3)
+    results = searcher.search(SAFE_QUESTION, 3).results
+    for r in (results[2], results[0]):
+        at.button(key=f"add-{r.passage.id}").click().run()
+    at.text_input(key="handout_title").set_value("Trust workshop").run()
+    assert [b.label for b in at.sidebar.download_button] == ["Markdown", "Word", "CSV", "Printable HTML"]
+    assert any("Dated " in c.value for c in at.sidebar.caption)
+
+    basket = Basket.from_list(at.session_state["basket"])
+    assert [i.passage_id for i in basket] == [results[2].passage.id, results[0].passage.id]
+    quotes = [results[2].quote, results[0].quote]
+    files = {fmt: handout.export(basket, fmt, "apa", "Trust workshop", dt.date(2026, 5, 4), seed_corpus)
+             for fmt in handout.FORMATS}
+    markdown = files["markdown"].decode("utf-8")
+    assert markdown.startswith("# Trust workshop")
+    flat = cite.md_unescape(markdown)
+    assert flat.index(quotes[0]) < flat.index(quotes[1])
+    assert "n.d." in flat and f"para. {results[0].paragraph}" in flat
+    assert all(q in files["csv"].decode("utf-8-sig") for q in quotes)
+    assert all(render.esc(q) in files["html"].decode("utf-8") for q in quotes)
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(files["docx"])).paragraphs)
+    assert all(q in text for q in quotes) and "Trust workshop" in text
+    assert handout.filename("Trust workshop", "docx") == "trust-workshop.docx"
+
+
+@pytest.fixture
+def changing_index(tmp_path, settings) -> tuple[Path, Path]:
+    """An index of a private copy of one essay, whose file a test may change after loading."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "seeds" / SAFE_SOURCE, corpus / SAFE_SOURCE)
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir, settings, echo=lambda m: None, progress=False)
+    return index_dir, corpus / SAFE_SOURCE
+
+
+def test_a_quote_whose_file_changed_is_never_shown_as_verified(changing_index, monkeypatch):
+    index_dir, path = changing_index
+    at = run_app(index_dir, monkeypatch, SAFE_QUESTION, k=2)
+    assert not at.warning and not at.code[0].value.startswith("[quote not verified")
+    top_id = next(k for k in button_keys(at) if k.startswith("open-"))[len("open-"):]
+    # The file is edited while the page is open (the loaded index still has the old offsets).
+    path.write_text("A new first line.\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    at.run()
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    assert len(warnings) == 2 and all("Not verified: file changed since indexing" in w for w in warnings)
+    assert all(c.value.startswith("[quote not verified: file changed since indexing]") for c in at.code)
+    # The reader says so too, and shows the passages as they were indexed.
+    at.button(key=f"open-{top_id}").click().run()
+    assert any("file changed since indexing" in w.value.replace("\\", "") for w in at.warning)
+    assert any("has changed since it was indexed" in i.value.replace("\\", "") for i in at.info)
+    assert 'id="reader-current"' in reader_html(at) and 'class="between"' not in reader_html(at)
+
+
+def test_the_reader_and_the_basket_escape_document_text(tricky_index, monkeypatch):
+    at = run_app(tricky_index, monkeypatch, "What must the page show about trust and scripts?", k=2)
+    for key in [k for k in button_keys(at) if k.startswith("add-")]:
+        at.button(key=key).click().run()
+    opener = next(k for k in button_keys(at) if k.startswith("open-"))
+    at.button(key=opener).click().run()
+    shown = reader_html(at) + "".join(h.value for h in at.sidebar.html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown and "<script>alert" not in shown
+    assert "**bold**" in shown and "<strong>" not in shown
+    for text in interpreted_texts(at):
+        assert "<script>alert" not in text.lower(), text
+
+
+# The pure helpers behind the reader, the address and the basket.
+
+def make_passage(source, paragraph, start, text, pid=None, paragraph_end=None, kind="body", section=""):
+    return Passage(id=pid or f"id{paragraph}-{start}", source=source, title="A <Title>", section=section,
+                   question="", kind=kind, paragraph=paragraph, paragraph_end=paragraph_end or paragraph,
+                   start=start, end=start + len(text), text=text, sentences=((start, start + len(text)),))
+
+
+DOC = "A <Title>\n\nFirst para & more.\n\n## Section *one*\n\nSecond <b>para</b>. Its end.\n\nBack to top\n"
+
+
+def doc_passages():
+    first = DOC.index("First")
+    second = DOC.index("Second")
+    cut = DOC.index(" Its end.")
+    return [make_passage("d.txt", 1, first, DOC[first:DOC.index("\n\n## ")]),
+            make_passage("d.txt", 2, second, DOC[second:cut], pid="p2a"),
+            make_passage("d.txt", 2, cut + 1, DOC[cut + 1:DOC.index("\n\nBack")], pid="p2b")]
+
+
+def test_document_blocks_cover_the_whole_text_in_order():
+    blocks = reader.document_blocks(DOC, doc_passages())
+    assert [b.passage.id if b.passage else b.text for b in blocks] == [
+        "A <Title>", "id1-11", "## Section *one*", "p2a", "p2b", "Back to top"]
+    assert "".join(b.text for b in blocks).replace(" ", "") == "".join(DOC.split())
+    assert all(DOC[b.start:b.start + len(b.text)] == b.text for b in blocks)
+    # Without the file's text: the indexed passages alone.
+    assert [b.passage.id for b in reader.document_blocks(None, doc_passages())] == ["id1-11", "p2a", "p2b"]
+    assert reader.matches(DOC, doc_passages()) and not reader.matches("x" + DOC, doc_passages())
+
+
+def test_reader_html_numbers_paragraphs_marks_the_quote_and_escapes_everything():
+    passages = doc_passages()
+    blocks = reader.document_blocks(DOC, passages)
+    second = passages[1]
+    out = reader.reader_html(blocks, "p2a", second.start, second.start + len("Second <b>para</b>."))
+    assert '<div class="between">A &lt;Title&gt;</div>' in out
+    assert '<div class="between">## Section *one*</div>' in out  # no Markdown applied
+    assert "First para &amp; more." in out and "<b>" not in out
+    assert ('<div class="para current" id="reader-current" data-passage="p2a"><span class="num" '
+            'title="Paragraph 2">2</span><p class="text"><mark>Second &lt;b&gt;para&lt;/b&gt;.</mark></p>') in out
+    # The second passage of paragraph 2 is not numbered again.
+    assert '<div class="para" data-passage="p2b"><span class="num"></span>' in out
+    # No quote inside the passage: the whole passage is marked.
+    whole = reader.reader_html(blocks, "id1-11")
+    assert "<mark>First para &amp; more.</mark>" in whole and whole.count("<mark>") == 1
+    assert "reader-current" not in reader.reader_html(blocks, "nothing")
+
+
+def test_open_document_reads_the_file_and_falls_back_to_the_index_when_it_changed(tmp_path):
+    (tmp_path / "d.txt").write_text(DOC, encoding="utf-8")
+    reading = reader.open_document(tmp_path, doc_passages(), "d.txt")
+    assert reading.complete and not reading.problem and len(reading.blocks) == 6
+    (tmp_path / "d.txt").write_text("Changed.\n" + DOC, encoding="utf-8")
+    reading = reader.open_document(tmp_path, doc_passages(), "d.txt")
+    assert not reading.complete and "changed since it was indexed" in reading.problem
+    assert [b.passage.id for b in reading.blocks] == ["id1-11", "p2a", "p2b"]
+    (tmp_path / "d.txt").unlink()
+    assert "no longer exists" in reader.open_document(tmp_path, doc_passages(), "d.txt").problem
+    assert reader.document_text(tmp_path, "../outside.txt") == (None, "the file is not in the document folder")
+
+
+def test_the_address_round_trips_and_ignores_what_it_cannot_use():
+    known = ["a.txt", "b.txt"]
+    view = reader.View(q="Why trust?", k=7, style="apa", sources=("b.txt", "a.txt"), p="abc123")
+    params = reader.view_to_params(view)
+    assert params == {"q": "Why trust?", "k": "7", "style": "apa", "src": ["b.txt", "a.txt"], "p": "abc123"}
+    assert reader.view_from_params(params, 5, known) == view
+    assert reader.view_to_params(reader.View(k=5)) == {}
+    odd = {"q": ["old", "new"], "k": "lots", "style": "MLA", "src": ["x.txt", "a.txt", "a.txt"], "p": "z" * 500}
+    assert reader.view_from_params(odd, 5, known) == reader.View(q="new", k=5, sources=("a.txt",))
+    assert reader.view_from_params({"style": " APA "}, 5, known).style == "apa"
+    assert reader.same_params({"q": ["x"], "src": ["a", "b"]}, {"q": "x", "src": ["a", "b"]})
+    assert not reader.same_params({"q": ["x"]}, {"q": "x", "p": "1"})
+    assert reader.page_url("", "http://host:8501/?q=x#top") == "http://host:8501/"
+    assert reader.page_url("https://essays.example/app", "http://host:8501/") == "https://essays.example/app"
+    assert reader.page_url("", None) == reader.page_url("", "javascript:alert(1)") == "http://localhost:8501/"
+
+
+def test_basket_changes_are_pure_and_ignore_unknown_passages():
+    p1, p2, p3 = doc_passages()
+    data = []
+    for p in (p1, p2, p3, p1):
+        data = reader.basket_add(data, BasketItem.from_passage(p))
+    ids = lambda d: [x["passage_id"] for x in d]  # noqa: E731
+    assert ids(data) == [p1.id, p2.id, p3.id]
+    moved = reader.basket_move(data, p3.id, -1)
+    assert ids(moved) == [p1.id, p3.id, p2.id] and ids(data) == [p1.id, p2.id, p3.id]
+    assert ids(reader.basket_move(data, p1.id, -1)) == ids(data)
+    assert ids(reader.basket_move(data, "unknown", 1)) == ids(data)
+    noted = reader.basket_note(data, p2.id, "Say why")
+    assert noted[1]["note"] == "Say why" and reader.basket_note(data, "unknown", "x") == data
+    assert ids(reader.basket_remove(data, p2.id)) == [p1.id, p3.id]
+    html = reader.basket_item_html(2, BasketItem.from_passage(p2))
+    assert "<b>" not in html and "&lt;b&gt;" in html and "2." in html and "paragraph 2" in html
+
+
+def test_quote_span_prefers_the_search_then_the_basket():
+    p = doc_passages()[1]
+    result = SimpleNamespace(passage=p, quote_start=p.start, quote_end=p.start + 6)
+    item = BasketItem.from_passage(p, p.start + 7, p.end)
+    assert reader.quote_span(p.id, [result], [item]) == (p.start, p.start + 6)
+    assert reader.quote_span(p.id, [], [item]) == (p.start + 7, p.end)
+    weak = SimpleNamespace(passage=p, quote_start=p.start, quote_end=p.start)
+    assert reader.quote_span(p.id, [weak], []) is None
+    assert reader.short("word " * 100, 20) == "word word word word…"
+    flagged = reader.citation(p, p.text, "plain", Path("/nowhere"), "http://x/", Verification(False, "gone"))
+    assert flagged.startswith("[quote not verified: gone]\n“Second")
+
+
+def test_the_reader_shows_a_web_page_as_the_text_extracted_at_ingest(tmp_path, settings):
+    from search.index import load_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    page = ("<html><head><title>Letters &amp; Lighthouses</title></head><body><nav><a href='/'>Home</a></nav>"
+            "<article><h1>Letters From The Rock</h1><p>Many keepers wrote long letters to their families, "
+            "sent ashore whenever the relief boat came. The letters show how a person keeps a bond alive "
+            "across weeks of silence: by telling small things honestly.</p><h2>The Logbooks</h2><p>Their "
+            "logbooks speak of storms, of supply boats that could not land, and of the strange comfort "
+            "of a routine kept in perfect solitude on a rock at sea.</p></article></body></html>")
+    (corpus / "rock.html").write_text(page, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir, settings, echo=lambda m: None, progress=False)
+    passages = load_index(index_dir, settings).passages
+    reading = reader.open_document(corpus, passages, "rock.html")
+    assert reading.complete and not reading.problem
+    out = reader.reader_html(reading.blocks, passages[-1].id)
+    assert "<article>" not in out and "Home" not in out  # the extracted text, not the markup
+    assert "telling small things honestly" in out and "The Logbooks</div>" in out
+    assert "<mark>Their logbooks speak of storms" in out
+    (corpus / "rock.html").write_text(page.replace("storms", "gales"), encoding="utf-8")
+    reading = reader.open_document(corpus, passages, "rock.html")
+    assert not reading.complete and reading.problem == "file changed since indexing"
