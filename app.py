@@ -19,10 +19,10 @@ import streamlit as st
 
 from ingest import IngestError
 from ingest.embed import ModelError
-from ingest.settings import DEFAULT_INDEX, Settings
+from ingest.settings import Settings
 from ingest.store import IngestBusy, current_build
-from search import handout, reader, render, themes
-from search.api import Answer, EmptyQuestion, Result, Searcher, open_searcher
+from search import handout, reader, render, serving, themes, uploads
+from search.api import Answer, EmptyQuestion, Result, Searcher
 from search.basket import Basket, BasketItem
 from search.catalog import document_info
 from search.index import IndexProblem
@@ -37,16 +37,6 @@ STALE = ("This passage is no longer in the index (the document changed since the
          "Ask the question again to find the passage as it reads now.")
 
 
-def index_dir() -> Path:
-    return Path(os.environ.get("ESSAYS_INDEX_DIR") or DEFAULT_INDEX)
-
-
-@st.cache_resource(show_spinner=False)
-def load_searcher(folder: str, settings: Settings) -> Searcher:
-    """One Searcher per index folder and settings, shared by every session of this server."""
-    return open_searcher(Path(folder), settings)
-
-
 def open_or_explain(folder: Path, settings: Settings) -> Searcher:
     """The searcher, building the index the first time; on a problem, its fix-it message and stop."""
     first_time = current_build(folder) is None
@@ -54,7 +44,7 @@ def open_or_explain(folder: Path, settings: Settings) -> Searcher:
                if first_time else "Loading the index and the model…")
     try:
         with st.spinner(message):
-            return load_searcher(str(folder.resolve()), settings)
+            return serving.load_searcher(folder, settings)
     except OPEN_ERRORS as err:
         st.error(render.md_escape(str(err)), icon=":material/error:")
         st.stop()
@@ -343,11 +333,51 @@ def handout_file(contents: str, fmt: str, style: str, title: str, date: dt.date,
     return handout.export(basket, fmt, style, title, date, Path(root), base_url)
 
 
+# --- documents added by visitors (only when the host sets ESSAYS_ALLOW_UPLOADS=1) -------------
+
+def upload_sidebar(searcher: Searcher, settings: Settings) -> None:
+    """Add documents to the library: stored under uploads/ in the corpus folder, indexed
+    incrementally, searchable at once. Off by default (settings.allow_uploads)."""
+    if not settings.allow_uploads:
+        return
+    with st.sidebar:
+        st.header("Add documents")
+        for ok, message in st.session_state.pop("upload_notes", []):  # from the run before
+            (st.success if ok else st.error)(render.md_escape(message))
+        files = st.file_uploader(
+            "Documents to add", type=[s.lstrip(".") for s in uploads.SUFFIXES],
+            accept_multiple_files=True, key=f"upload-{st.session_state.get('upload_round', 0)}",
+            max_upload_size=settings.max_upload_mb,
+            help=f"{', '.join(uploads.SUFFIXES)}; up to {settings.max_upload_mb} MB each. "
+                 "They are added to the library on this server, for everyone who uses it.")
+        if not files or not st.button("Add to the library", key="upload-go",
+                                      icon=":material/upload_file:"):
+            return
+        paths = uploads.corpus_paths(searcher.index.manifest)
+        notes, stored = [], 0
+        for f in files:
+            try:
+                uploads.store_upload(uploads.upload_dir(paths), f.name, f.getvalue(),
+                                     settings.max_upload_mb * 1_000_000)
+                stored += 1
+            except uploads.UploadRejected as err:
+                notes.append((False, str(err)))
+        if stored:
+            bar = st.progress(0.0, text="Adding the documents…")
+            outcome = uploads.ingest_uploads(
+                paths, serving.index_dir(), settings,
+                lambda fraction, text: bar.progress(fraction, text=render.md_escape(text[:300])))
+            notes.insert(0, (outcome.ok, outcome.message))
+        st.session_state.upload_notes = notes
+        st.session_state.upload_round = st.session_state.get("upload_round", 0) + 1  # empty the box
+        st.rerun()
+
+
 # The page.
 st.set_page_config(page_title="Ask the essays", page_icon="🔎", layout="centered")
 st.html(render.CSS + reader.CSS)
 settings = Settings.from_env()
-searcher = open_or_explain(index_dir(), settings)
+searcher = open_or_explain(serving.index_dir(), settings)
 remember_link(settings, searcher)
 view = current_view()
 answer = search(searcher, view)
@@ -357,5 +387,6 @@ else:
     header(searcher)
     question_box(searcher, render.example_questions(searcher.passages), settings.top_k)
     show_answer(searcher, answer, view)
+upload_sidebar(searcher, settings)
 basket_sidebar(searcher, view)
 update_link(view)

@@ -6,8 +6,6 @@ before Markdown labels, or shown with st.code / st.dataframe / chart tooltips, w
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -15,22 +13,16 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from ingest import IngestError
 from ingest.embed import ModelError
-from ingest.settings import DEFAULT_INDEX, Settings
+from ingest.settings import Settings
 from ingest.store import IngestBusy
-from search import cite, render, themes
-from search.api import EmptyQuestion, Searcher, open_searcher
+from search import cite, render, serving, themes
+from search.api import EmptyQuestion, Searcher
 from search.index import IndexProblem
 
 OPEN_ERRORS = (IndexProblem, IngestError, IngestBusy, ModelError, FileNotFoundError)
 THEME_TOP_K = 10
 SHOWN_PER_THEME = 60  # a theme of a large corpus lists its most representative passages
 LIKE_K = 5
-
-
-@st.cache_resource(show_spinner=False)
-def load_searcher(folder: str, settings: Settings) -> Searcher:
-    """One Searcher per index folder and settings (the same loader as the question page's)."""
-    return open_searcher(Path(folder), settings)
 
 
 @st.cache_resource(show_spinner=False)
@@ -170,14 +162,14 @@ st.set_page_config(page_title="Themes · Ask the essays", page_icon="🗺️", l
 st.html(render.CSS)
 question = keep_question()
 settings = Settings.from_env()
-folder = Path(os.environ.get("ESSAYS_INDEX_DIR") or DEFAULT_INDEX).resolve()
+folder = serving.index_dir().resolve()
 try:
     with st.spinner("Loading the index and the model…"):
-        searcher = load_searcher(str(folder), settings)
+        searcher = serving.load_searcher(folder, settings)
         with st.spinner("Finding the themes…"):
             found = load_themes(str(folder), str(searcher.index.build), settings, searcher)
 except OPEN_ERRORS as err:
-    st.error(str(err), icon="⚠️")
+    st.error(render.md_escape(str(err)), icon="⚠️")
     st.stop()
 
 back_link(question)

@@ -10,7 +10,6 @@ from typing import Callable
 import numpy as np
 
 from ingest import build_index
-from ingest.build import passage_text_for_embedding
 from ingest.embed import Embedder, load_embedder
 from ingest.passages import Passage
 from ingest.settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings

@@ -634,3 +634,17 @@ def test_the_reader_shows_a_web_page_as_the_text_extracted_at_ingest(tmp_path, s
     (corpus / "rock.html").write_text(page.replace("storms", "gales"), encoding="utf-8")
     reading = reader.open_document(corpus, passages, "rock.html")
     assert not reading.complete and reading.problem == "file changed since indexing"
+
+
+def test_upload_control_is_off_by_default_and_on_when_allowed(seed_index, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(seed_index))
+    monkeypatch.delenv("ESSAYS_ALLOW_UPLOADS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert not any(h.value == "Add documents" for h in at.sidebar.header)
+    monkeypatch.setenv("ESSAYS_ALLOW_UPLOADS", "1")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert any(h.value == "Add documents" for h in at.sidebar.header)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ingest import build_index, store
-from ingest.extract import SkipFile, extract
+from ingest.extract import SkipFile
 from ingest.read import discover, read_document, read_text
 from ingest.structure import parse
 from search import cite, open_searcher, verify
