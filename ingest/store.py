@@ -95,12 +95,12 @@ def write_build(
             for name, text in texts.items():
                 (tmp / TEXTS / name).write_bytes(text.encode("utf-8"))
                 _fsync(tmp / TEXTS / name)
-            _fsync_dir(tmp / TEXTS)
+            fsync_dir(tmp / TEXTS)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for f in tmp.iterdir():
             if f.is_file():
                 _fsync(f)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + tmp.name[-6:].replace("_", "x")
         final = builds / build_id
         os.rename(tmp, final)
@@ -160,7 +160,7 @@ def _replace_text(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _fsync(path: Path) -> None:
@@ -168,7 +168,8 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or new file in this folder durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -25,6 +25,7 @@ from typing import Callable
 from ingest.build import IngestError, build_index
 from ingest.read import SUFFIXES, SkipFile, read_document
 from ingest.settings import Settings
+from ingest import store
 from ingest.store import IngestBusy
 
 UPLOADS = "uploads"  # sub-folder of the corpus folder that receives uploads
@@ -159,18 +160,10 @@ def _claim_name(tmp: Path, folder: Path, name: str, data: bytes) -> Path:
             if target.exists():  # no hard links on this file system: check, then rename
                 continue
             os.replace(tmp, target)
-        _fsync_dir(folder)
+        store.fsync_dir(folder)
         return target
     raise UploadRejected(f"There are already {MAX_COPIES} documents named like “{name}”: "
                          "rename the file and upload it again.")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _mb(size: int) -> str:

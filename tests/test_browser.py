@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -74,48 +71,22 @@ def browser(request):
     playwright.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(seed_index, tmp_path_factory):
-    """The real page, served by `streamlit run app.py` on 127.0.0.1 against the seed index."""
-    port = free_port()
+    """The real page, served by `streamlit run app.py` on 127.0.0.1 against the seed index
+    (the same harness as the load benchmark)."""
+    from tests.test_load import bench
+
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "ESSAYS_INDEX_DIR": str(seed_index)}
-    env.pop("ESSAYS_BASE_URL", None)
-    with open(log_path, "w", encoding="utf-8") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited ({server.returncode}):\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer within 120 s:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield url
+        server = bench.serve(seed_index, log_path)
+        running = server.__enter__()
+    except RuntimeError as err:
+        pytest.fail(str(err))
+    try:
+        yield running.url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture
