@@ -237,3 +237,34 @@ def test_question_to_word_handout_of_three_cited_passages(page, app_url, searche
         assert expected_citation(BasketItem.from_result(result), seed_corpus) in text
     with capsys.disabled():
         print(f"\nquestion -> Word handout of three cited passages, in a real browser: {seconds:.1f} s")
+
+
+def test_permalink_in_a_new_browser_session(page, browser, app_url, searcher):
+    """The address of a view, opened in a fresh session, shows the same results and passage."""
+    from playwright.sync_api import expect
+
+    question = "Why can a busy lifestyle hurt closeness?"
+    results = searcher.search(question, 3).results
+    open_page(page, app_url)
+    ask(page, question)
+    page.locator(f".st-key-open-{results[1].passage.id} button").click()
+    expect(page.locator("#reader-current mark")).to_have_text(results[1].quote)
+    page.wait_for_url(lambda url: f"p={results[1].passage.id}" in url)
+    settle(page)
+    link = page.url
+
+    fresh = browser.new_context(viewport=VIEWPORT)  # no cookies, no session state
+    try:
+        other = fresh.new_page()
+        other.set_default_timeout(WAIT_MS)
+        other.goto(link)
+        expect(other.locator("#reader-current mark")).to_have_text(results[1].quote)
+        settle(other)
+        other.locator(".st-key-back button").click()
+        marks = other.locator(".essay-card mark")
+        expect(marks.first).to_be_visible()
+        settle(other)
+        assert [marks.nth(i).inner_text() for i in range(3)] == [r.quote for r in results]
+        assert other.get_by_label("Your question").input_value() == question
+    finally:
+        fresh.close()
