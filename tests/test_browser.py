@@ -265,6 +265,6 @@ def test_permalink_in_a_new_browser_session(page, browser, app_url, searcher):
         expect(marks.first).to_be_visible()
         settle(other)
         assert [marks.nth(i).inner_text() for i in range(3)] == [r.quote for r in results]
-        assert other.get_by_label("Your question").input_value() == question
+        expect(other.get_by_label("Your question")).to_have_value(question)
     finally:
         fresh.close()

@@ -234,7 +234,7 @@ def test_disk_full_while_writing_is_an_error_message_not_a_traceback(tiny_copy, 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store, "_fsync_dir", full_disk)
+    monkeypatch.setattr(store, "fsync_dir", full_disk)
     assert ingest_main([str(corpus), "--index-dir", str(index_dir), "--quiet"]) == 1
     assert "error: [Errno 28] No space left on device" in capsys.readouterr().err
     assert store.current_build(index_dir) == before
