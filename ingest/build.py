@@ -130,15 +130,21 @@ def collect_passages(
     passages: list[Passage] = []
     skipped: list[Skipped] = []
     for f in files:
-        source = relative(root, f)
-        try:
-            found, _, _ = read_passages(f, source, settings)
-        except SkipFile as why:
-            skipped.append(Skipped(source, str(why)))
-            echo(f"skipped {source}: {why}")
-            continue
-        passages.extend(found)
+        read = _read_or_skip(f, relative(root, f), settings, skipped, echo)
+        if read is not None:
+            passages.extend(read[0])
     return root, files, passages, skipped
+
+
+def _read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
+                  echo: Callable[[str], None]):
+    """read_passages(...), or None after recording and reporting why the file is skipped."""
+    try:
+        return read_passages(f, source, settings)
+    except SkipFile as why:
+        skipped.append(Skipped(source, str(why)))
+        echo(f"skipped {source}: {why}")
+        return None
 
 
 def build_index(
@@ -169,12 +175,10 @@ def build_index(
             if same is not None:
                 documents.append(same)
                 continue
-            try:
-                found, kind, text = read_passages(f, source, settings)
-            except SkipFile as why:
-                skipped.append(Skipped(source, str(why)))
-                echo(f"skipped {source}: {why}")
+            read = _read_or_skip(f, source, settings, skipped, echo)
+            if read is None:
                 continue
+            found, kind, text = read
             documents.append(Document(source, sha, kind, found, None if kind == "text" else text))
         if not documents:
             raise IngestError(

@@ -70,14 +70,18 @@ def source_path(corpus_root: Path, source: str) -> Path | None:
     return path if path.is_relative_to(root) else None
 
 
+def _unreadable(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return MISSING
+    return f"the file cannot be read ({err.strerror or err.__class__.__name__})"
+
+
 def file_text(path: Path) -> tuple[str, str]:
     """(text, "") or ("", why it cannot be read): read once per version of the file."""
     try:
         st = Path(path).stat()
-    except FileNotFoundError:
-        return "", MISSING
     except OSError as err:
-        return "", f"the file cannot be read ({err.strerror or err.__class__.__name__})"
+        return "", _unreadable(err)
     return _read(str(path), st.st_mtime_ns, st.st_size)
 
 
@@ -140,10 +144,8 @@ def extracted_text(corpus_root: Path, source: str, path: Path) -> tuple[str, str
     for a web page, PDF or Word file."""
     try:
         st = Path(path).stat()
-    except FileNotFoundError:
-        return "", MISSING
     except OSError as err:
-        return "", f"the file cannot be read ({err.strerror or err.__class__.__name__})"
+        return "", _unreadable(err)
     known = _known(corpus_root)
     if known is not None and source in known.files:
         sha, problem = _sha(str(path), st.st_mtime_ns, st.st_size)
@@ -163,10 +165,8 @@ def extracted_text(corpus_root: Path, source: str, path: Path) -> tuple[str, str
 def _sha(path: str, mtime_ns: int, size: int) -> tuple[str, str]:
     try:
         return file_sha256(Path(path)), ""
-    except FileNotFoundError:
-        return "", MISSING
     except OSError as err:
-        return "", f"the file cannot be read ({err.strerror or err.__class__.__name__})"
+        return "", _unreadable(err)
 
 
 @lru_cache(maxsize=64)
