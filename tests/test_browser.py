@@ -22,7 +22,6 @@ from search.catalog import document_info
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
-DOCS = ROOT / "docs"
 QUESTION = "What does it mean to feel emotionally safe with someone?"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -161,7 +160,10 @@ def test_ask_read_collect_and_export(page, app_url, searcher, seed_corpus, tmp_p
     from playwright.sync_api import expect
 
     first, second = searcher.search(QUESTION, searcher.settings.top_k).results[:2]
-    DOCS.mkdir(exist_ok=True)
+    # Screenshots of each step: into ESSAYS_SCREENSHOTS (e.g. docs/) when set, so a test run
+    # does not rewrite the committed ones.
+    shots = Path(os.environ.get("ESSAYS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
 
     # 1. A question: the cards quote the essays, the answering sentence highlighted.
     open_page(page, app_url)
@@ -169,7 +171,7 @@ def test_ask_read_collect_and_export(page, app_url, searcher, seed_corpus, tmp_p
     expect(page.locator(".essay-card mark").first).to_have_text(first.quote)
     expect(page.locator('[data-testid="stCode"]').first).to_contain_text(first.source)
     page.locator(".st-key-q").evaluate("el => el.scrollIntoView({block: 'start'})")
-    page.screenshot(path=DOCS / "step-1-question.png")
+    page.screenshot(path=shots / "step-1-question.png")
 
     # 2. The reader: the whole document, the passage highlighted and scrolled into view.
     page.locator(f".st-key-open-{first.passage.id} button").click()
@@ -180,7 +182,7 @@ def test_ask_read_collect_and_export(page, app_url, searcher, seed_corpus, tmp_p
     expect(current).to_be_in_viewport()
     assert page.locator(".essay-reader .para").count() > 5
     page.wait_for_url(lambda url: f"p={first.passage.id}" in url)
-    page.screenshot(path=DOCS / "step-2-reader.png")
+    page.screenshot(path=shots / "step-2-reader.png")
 
     # 3. Two passages in the basket: one from the reader, one from the results.
     add_to_basket(page, "reader", 1)
@@ -195,7 +197,7 @@ def test_ask_read_collect_and_export(page, app_url, searcher, seed_corpus, tmp_p
     note.fill("Open the session with this one.")
     note.press("Enter")
     settle(page)
-    page.screenshot(path=DOCS / "step-3-basket.png")
+    page.screenshot(path=shots / "step-3-basket.png")
 
     # 4. The handout as Markdown, under its own title: both quotes, each with its citation.
     title = page.locator(".st-key-handout_title input")
@@ -214,7 +216,7 @@ def test_ask_read_collect_and_export(page, app_url, searcher, seed_corpus, tmp_p
         assert expected_citation(item, seed_corpus) in text
     assert text.index(" ".join(first.quote.split())) < text.index(" ".join(second.quote.split()))
     assert "*Note:* Open the session with this one." in text
-    page.screenshot(path=DOCS / "step-4-export.png")
+    page.screenshot(path=shots / "step-4-export.png")
 
 
 def test_question_to_word_handout_of_three_cited_passages(page, app_url, searcher, seed_corpus,
