@@ -103,9 +103,9 @@ def child(index_dir: str, question: str) -> None:
     """Fresh process: imports, open the index (model + index + calibration), answer once."""
     t0 = time.perf_counter()
     import search
-    from ingest.settings import Settings
+    from core.settings import Settings
 
-    from ingest.embed import load_embedder
+    from core.model import load_embedder
 
     settings = Settings.from_env()
     t_imports = time.perf_counter()
@@ -153,8 +153,8 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
 
     import faiss
     from ingest import build_index
-    from ingest.embed import load_embedder
-    from ingest.settings import Settings
+    from core.model import load_embedder
+    from core.settings import Settings
     from search import open_searcher
 
     settings = Settings.from_env()
@@ -168,7 +168,7 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
         # 1. ingest: cold (first use of the model in this process), model load alone, warm
         log("ingest: cold build (imports + model load + build)…")
         t = time.perf_counter()
-        report = build_index(corpus, tmp / "cold", settings, echo=quiet, progress=False)
+        report = build_index(corpus, tmp / "cold", settings, on_event=quiet, progress=False)
         cold_build = time.perf_counter() - t
 
         log("ingest: model load alone…")
@@ -179,7 +179,7 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
 
         log("ingest: warm build (model already loaded)…")
         t = time.perf_counter()
-        report = build_index(corpus, tmp / "warm", settings, echo=quiet, progress=False)
+        report = build_index(corpus, tmp / "warm", settings, on_event=quiet, progress=False)
         warm_build = time.perf_counter() - t
         index_dir = tmp / "warm"
         out["ingest"] = {
@@ -200,7 +200,7 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
         # 3. + 4. warm latency: library vs plain FAISS, interleaved per question
         log("warm: opening searcher…")
         t = time.perf_counter()
-        searcher = open_searcher(index_dir, settings, rebuild=False, echo=quiet)
+        searcher = open_searcher(index_dir, settings, rebuild=False, on_event=quiet)
         open_warm = time.perf_counter() - t
         vectors = np.ascontiguousarray(searcher.index.passage_vectors, dtype="float32")
         flat = faiss.IndexFlatIP(vectors.shape[1])

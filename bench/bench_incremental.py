@@ -32,10 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ingest import build_index, store  # noqa: E402
-from ingest.embed import load_embedder  # noqa: E402
-from ingest.read import SUFFIXES, read_text  # noqa: E402
-from ingest.settings import DEFAULT_CORPUS, Settings  # noqa: E402
+from core import index_format as store
+from ingest import build_index  # noqa: E402
+from core.model import load_embedder  # noqa: E402
+from core.documents import SUFFIXES, read_text  # noqa: E402
+from core.settings import DEFAULT_CORPUS, Settings  # noqa: E402
 
 
 def quiet(message: str) -> None:
@@ -57,10 +58,11 @@ def timed(fn, repeat: int, before=None):
 def same_index(a: Path, b: Path) -> bool:
     import numpy as np
 
-    ma, ra, pva, sva = store.read_build(store.current_build(a))
-    mb, rb, pvb, svb = store.read_build(store.current_build(b))
-    return (ra == rb and pva.shape == pvb.shape and sva.shape == svb.shape
-            and bool(np.allclose(pva, pvb, atol=1e-5)) and bool(np.allclose(sva, svb, atol=1e-5)))
+    x, y = store.read_build(store.current_build(a), a), store.read_build(store.current_build(b), b)
+    return (x.passages == y.passages and x.passage_vectors.shape == y.passage_vectors.shape
+            and x.sentence_vectors.shape == y.sentence_vectors.shape
+            and bool(np.allclose(x.passage_vectors, y.passage_vectors, atol=1e-5))
+            and bool(np.allclose(x.sentence_vectors, y.sentence_vectors, atol=1e-5)))
 
 
 def run(corpus_src: Path, repeat: int) -> dict:
@@ -77,7 +79,7 @@ def run(corpus_src: Path, repeat: int) -> dict:
         index_dir = work / "index"
 
         def ingest(full: bool = False):
-            return build_index([corpus], index_dir, settings, echo=quiet, progress=False, full=full)
+            return build_index([corpus], index_dir, settings, on_event=quiet, progress=False, full=full)
 
         rows = []
 
@@ -128,7 +130,7 @@ def run(corpus_src: Path, repeat: int) -> dict:
 
         full_dir = work / "full-index"
         full_started = time.perf_counter()
-        build_index([corpus], full_dir, settings, echo=quiet, progress=False, full=True)
+        build_index([corpus], full_dir, settings, on_event=quiet, progress=False, full=True)
         full_final = time.perf_counter() - full_started
         equal = same_index(index_dir, full_dir)
     finally:

@@ -16,7 +16,7 @@ answers that differ from the single-user answer (the first card's highlighted qu
 max, visits per second, and the CPU time the server used per visit and as a share of the
 machine's (the browser runs on the same machine: on 2 cores it, not the server, sets the
 pace). Before the levels, one visit warms the server up (model and index load); its time is
-printed apart. tests/test_load.py runs the same code with 20 sessions.
+printed apart. tests/ui/test_load.py runs the same code with 20 sessions.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
 
 APP = REPO / "app.py"
 EVAL_DIR = REPO.parent / "shared" / "eval"
-CHROMIUM = os.environ.get("ESSAYS_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ingest import build_index
-    from ingest.settings import DEFAULT_CORPUS, Settings
+    from core.settings import DEFAULT_CORPUS, Settings
     from search import open_searcher
 
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         index_dir = args.index_dir
         if index_dir is None:
             index_dir = work / "index"
-            build_index([DEFAULT_CORPUS], index_dir, Settings(), echo=lambda m: None, progress=False)
+            build_index([DEFAULT_CORPUS], index_dir, Settings(), on_event=lambda e: None, progress=False)
         questions = dev_questions(args.questions)
         expected = expected_quotes(open_searcher(index_dir, Settings(), rebuild=False), questions)
         with serve(index_dir, work / "streamlit.log") as server:

@@ -1,6 +1,5 @@
-"""Write side: read documents, find their structure, cut passages, embed them, write the index."""
-from .build import BuildReport, IngestError, Skipped, build_index
-from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
+"""Write side: documents -> structure -> passages -> vectors -> a build in the index folder.
+Imports core/ only; never search/, workshop/ or ui/."""
+from .build import BuildReport, Event, Skipped, build_index
 
-__all__ = ["BuildReport", "IngestError", "Skipped", "build_index", "Settings",
-           "DEFAULT_CORPUS", "DEFAULT_INDEX"]
+__all__ = ["BuildReport", "Event", "Skipped", "build_index"]

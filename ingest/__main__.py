@@ -8,10 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from .build import IngestError, build_index
-from .embed import ModelError
-from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, Settings, describe
-from .store import IngestBusy
+from core.errors import EssaysError
+from core.settings import DEFAULT_CORPUS, Settings, describe
+
+from .build import build_index
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(f"{n} (default {d!r}): {h}" for n, d, h in describe()),
     )
     parser.add_argument("paths", nargs="*", type=Path, help=f"files or folders (default: {DEFAULT_CORPUS})")
-    parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX, help="where to write the index (default: index/)")
+    parser.add_argument("--index-dir", type=Path, default=None,
+                        help="where to write the index (default: the index_dir setting, else index/)")
     parser.add_argument("--model", help="embedding model: 'bundled', a local folder or a cached model name")
     parser.add_argument("--full", action="store_true",
                         help="embed every document again instead of reusing the unchanged ones")
@@ -35,11 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env(model=args.model)
     paths = args.paths or [DEFAULT_CORPUS]
     try:
-        report = build_index(paths, args.index_dir, settings, progress=not args.quiet, full=args.full)
-    except (IngestError, IngestBusy, ModelError, OSError) as err:  # OSError: missing path, disk full
+        settings = Settings.from_env(model=args.model)
+        index_dir = args.index_dir or settings.index_folder()
+        report = build_index(paths, index_dir, settings, progress=not args.quiet, full=args.full)
+    except (EssaysError, OSError) as err:  # OSError: missing path, disk full
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.json:

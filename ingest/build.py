@@ -1,15 +1,19 @@
-"""The ingest pipeline: files -> structure -> passages -> vectors -> index folder.
+"""The ingest pipeline: plan -> read -> embed -> write.
 
-Incremental by default: the documents whose bytes (sha256) are those of the current build keep
-their passages, vectors and extracted texts; only new and changed documents are read and
-embedded, and documents that are gone simply drop out. The result is the index a full rebuild
-would write (same passages in the same order, same vectors). The current build is reused only
-when it was built with the same format, model, dimension and index settings and reads back
-whole; otherwise, or with `full=True`, every document is embedded again.
+- plan: which documents are under the paths, which of them the current build already holds
+  (same bytes, by sha256) and may keep, and why nothing is kept when that is so;
+- read: new and changed documents are read, their structure found and cut into passages;
+- embed: passages (with their title and section) and their sentences are embedded by the
+  embedder passed in (the bundled model by default, loaded only when something is new);
+- write: the build is written atomically with its typed manifest and made current.
+
+Incremental by default: the result is the index a full rebuild would write (same passages in
+the same order, same vectors). The current build is reused only when `Manifest.mismatch`
+finds nothing (the same check loading makes) and it reads back whole; otherwise, or with
+`full=True`, every document is embedded again. Progress is reported as `Event`s.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -19,36 +23,44 @@ from typing import Callable
 
 import numpy as np
 
-from . import store
-from .embed import load_embedder
-from .extract import kind_of
-from .passages import Passage, make_passages
-from .read import SkipFile, discover, fingerprint, is_plain, read_document, relative
-from .settings import Settings
+from core import index_format as fmt
+from core.documents import SkipFile, discover, fingerprint, is_plain, read_document, relative
+from core.errors import IndexProblem, IngestError
+from core.index_format import Changes, Corpus, Counts, Manifest
+from core.model import load_embedder
+from core.passage import Passage
+from core.settings import Settings
+
+from .passages import make_passages
 from .structure import Span, parse
 
 
-class IngestError(Exception):
-    """Ingest cannot produce an index; the message says what to do."""
+@dataclass(frozen=True)
+class Event:
+    """What ingest is doing, for a progress display: `stage` is one of "plan", "skipped",
+    "embed", "write" or "done"; `done` of `total` counts documents (plan) or passages (embed)."""
+    stage: str
+    message: str
+    done: int = 0
+    total: int = 0
 
 
-@dataclass
+def is_note(event: Event) -> bool:
+    """Events worth a line of their own: files skipped, why nothing is reused, embedding starts."""
+    return event.stage == "skipped" or (event.stage in ("plan", "embed") and event.done == 0 and
+                                        (event.stage == "embed" or not event.total))
+
+
+def print_event(event: Event) -> None:
+    """The default: notes on standard error (the CLI prints the summary itself)."""
+    if is_note(event):
+        print(event.message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
 class Skipped:
     source: str
     reason: str
-
-
-@dataclass
-class Changes:
-    """How the documents differ from those of the build before (by sha256 of their bytes)."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {k: len(getattr(self, k)) for k in ("added", "changed", "removed", "unchanged")}
 
 
 @dataclass
@@ -87,12 +99,26 @@ class Document:
 
     source: str
     sha256: str
-    kind: str
     passages: list[Passage]
     text: str | None = None  # the extracted text, stored with the index (not for plain text)
     passage_vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
 
+    @property
+    def n_sentences(self) -> int:
+        return sum(len(p.sentences) for p in self.passages)
+
+
+@dataclass
+class Plan:
+    """What the current build offers: its reusable documents by (source, sha256), the file
+    hashes it was built from (for the change counts), and why nothing is reused ('' if reused)."""
+    reusable: dict[tuple[str, str], Document]
+    previous_files: dict[str, str] | None
+    full_reason: str
+
+
+# --- the steps -------------------------------------------------------------------------------
 
 def passage_text_for_embedding(p: Passage, embed_context: bool) -> str:
     text = " ".join(p.text.split())
@@ -102,7 +128,7 @@ def passage_text_for_embedding(p: Passage, embed_context: bool) -> str:
 
 
 def sentence_texts(p: Passage) -> list[str]:
-    return [" ".join(p.text[s - p.start : e - p.start].split()) for s, e in p.sentences]
+    return [" ".join(s.split()) for s in p.sentence_texts()]
 
 
 def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str]:
@@ -122,64 +148,141 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
     return found, doc.kind, doc.text
 
 
-def collect_passages(
-    paths: list[Path], settings: Settings, echo: Callable[[str], None]
-) -> tuple[Path, list[Path], list[Passage], list[Skipped]]:
-    """Every document read afresh (no reuse): (root, files, passages, skipped)."""
-    root, files = discover(paths)
-    passages: list[Passage] = []
-    skipped: list[Skipped] = []
-    for f in files:
-        read = _read_or_skip(f, relative(root, f), settings, skipped, echo)
-        if read is not None:
-            passages.extend(read[0])
-    return root, files, passages, skipped
-
-
-def _read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
-                  echo: Callable[[str], None]):
+def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
+                 on_event: Callable[[Event], None]):
     """read_passages(...), or None after recording and reporting why the file is skipped."""
     try:
         return read_passages(f, source, settings)
     except SkipFile as why:
         skipped.append(Skipped(source, str(why)))
-        echo(f"skipped {source}: {why}")
+        on_event(Event("skipped", f"skipped {source}: {why}"))
         return None
 
+
+def collect_passages(paths: list[Path], settings: Settings,
+                     on_event: Callable[[Event], None] = print_event
+                     ) -> tuple[Path, list[Path], list[Passage], list[Skipped]]:
+    """Every document read afresh (no reuse): (root, files, passages, skipped)."""
+    root, files = discover(paths)
+    passages: list[Passage] = []
+    skipped: list[Skipped] = []
+    for f in files:
+        read = read_or_skip(f, relative(root, f), settings, skipped, on_event)
+        if read is not None:
+            passages.extend(read[0])
+    return root, files, passages, skipped
+
+
+def plan(index_dir: Path, settings: Settings, full: bool, on_event: Callable[[Event], None]) -> Plan:
+    """What of the current build can be kept (see the module's docstring)."""
+    build = fmt.current_build(index_dir)
+    if build is None or not build.is_dir():
+        return Plan({}, None, "no previous index")
+    try:
+        manifest = fmt.read_manifest(build, index_dir)
+    except IndexProblem as err:  # unreadable, or another format: rebuild everything
+        on_event(Event("plan", f"the current index cannot be reused ({err.reason}); embedding every document"))
+        return Plan({}, None, err.reason)
+    if full:
+        return Plan({}, manifest.corpus.files, "--full")
+    mismatch = manifest.mismatch(settings, index_dir)
+    if mismatch is not None:
+        on_event(Event("plan", f"the current index was {mismatch.reason}; embedding every document"))
+        return Plan({}, manifest.corpus.files, mismatch.reason)
+    try:
+        data = fmt.read_build(build, index_dir, manifest)
+    except IndexProblem as err:
+        on_event(Event("plan", f"the current index cannot be reused ({err}); embedding every document"))
+        return Plan({}, manifest.corpus.files, err.reason)
+    return Plan(reusable_documents(data), manifest.corpus.files, "")
+
+
+def reusable_documents(data: fmt.Build) -> dict[tuple[str, str], Document]:
+    """The documents of a build whose passages, vectors and stored text are intact."""
+    by_source: dict[str, list[int]] = {}
+    for i, p in enumerate(data.passages):
+        by_source.setdefault(p.source, []).append(i)
+    first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in data.passages])]).astype(int)
+    reusable: dict[tuple[str, str], Document] = {}
+    for source, at in by_source.items():
+        sha = data.manifest.corpus.files.get(source)
+        if sha is None or at != list(range(at[0], at[-1] + 1)):
+            continue  # not listed, or not contiguous: read it again
+        passages = [data.passages[i] for i in at]
+        text = None
+        if not is_plain(source):
+            try:
+                text = fmt.read_stored_text(data.folder, data.manifest.texts[source])
+            except (KeyError, OSError, ValueError, UnicodeDecodeError):
+                continue  # a damaged entry: read and embed this document again
+            if any(text[p.start:p.end] != p.text for p in passages):
+                continue
+        reusable[(source, sha)] = Document(
+            source, sha, passages, text, data.passage_vectors[at[0] : at[-1] + 1],
+            data.sentence_vectors[first_sentence[at[0]] : first_sentence[at[-1] + 1]],
+        )
+    return reusable
+
+
+def embed(fresh: list[Document], embedder, settings: Settings, progress: bool,
+          on_event: Callable[[Event], None], reused: int) -> tuple[int, int]:
+    """Give each fresh document its passage and sentence vectors; (passages, sentences) embedded."""
+    passages = [p for d in fresh for p in d.passages]
+    sentences = [s for p in passages for s in sentence_texts(p)]
+    if not fresh:
+        return 0, 0
+    on_event(Event("embed", f"embedding {len(passages)} passages from {len(fresh)} documents"
+                   + (f" ({reused} unchanged documents reused)" if reused else ""), 0, len(passages)))
+    pv = embedder.encode([passage_text_for_embedding(p, settings.embed_context) for p in passages],
+                         progress=progress)
+    sv = embedder.encode(sentences, progress=progress)
+    p_at = s_at = 0
+    for d in fresh:
+        d.passage_vectors = pv[p_at : p_at + len(d.passages)]
+        d.sentence_vectors = sv[s_at : s_at + d.n_sentences]
+        p_at, s_at = p_at + len(d.passages), s_at + d.n_sentences
+    on_event(Event("embed", f"embedded {len(passages)} passages", len(passages), len(passages)))
+    return len(passages), len(sentences)
+
+
+# --- the pipeline ----------------------------------------------------------------------------
 
 def build_index(
     paths: list[Path],
     index_dir: Path,
     settings: Settings | None = None,
-    echo: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    on_event: Callable[[Event], None] = print_event,
     progress: bool = True,
     full: bool = False,
+    embedder=None,
 ) -> BuildReport:
     """Build the index for the documents under `paths` and make it the one `index_dir` serves.
 
-    Re-embeds only new and changed documents unless `full` (see the module's docstring)."""
+    Re-embeds only new and changed documents unless `full` (see the module's docstring).
+    `embedder`: anything with `dimension` and `encode(texts, progress)`; by default the model of
+    the settings, loaded only when there is something to embed."""
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    with store.write_lock(index_dir):
+    with fmt.write_lock(index_dir):
         root, files = discover(paths)
         hashes = fingerprint(root, files)
-        previous, previous_files, full_reason = _previous(index_dir, settings, full, echo)
+        found = plan(index_dir, settings, full, on_event)
+        full_reason = found.full_reason
 
         documents: list[Document] = []
         skipped: list[Skipped] = []
-        for f in files:
+        for n, f in enumerate(files, start=1):
             source = relative(root, f)
-            sha = hashes[source]
-            same = previous.get((source, sha))
-            if same is not None:
-                documents.append(same)
-                continue
-            read = _read_or_skip(f, source, settings, skipped, echo)
-            if read is None:
-                continue
-            found, kind, text = read
-            documents.append(Document(source, sha, kind, found, None if kind == "text" else text))
+            same = found.reusable.get((source, hashes[source]))
+            if same is None:
+                read = read_or_skip(f, source, settings, skipped, on_event)
+                if read is None:
+                    continue
+                passages, kind, text = read
+                same = Document(source, hashes[source], passages, None if kind == "text" else text)
+            documents.append(same)
+            on_event(Event("plan", f"read {source}", n, len(files)))
         if not documents:
             raise IngestError(
                 f"No passages found under {', '.join(str(p) for p in paths)}: add documents with "
@@ -189,29 +292,18 @@ def build_index(
 
         fresh = [d for d in documents if d.passage_vectors is None]
         if fresh:
-            embedder = load_embedder(settings.model_path())
+            embedder = embedder or load_embedder(settings.model_path())
             reused = [d for d in documents if d.passage_vectors is not None]
             if reused and reused[0].passage_vectors.shape[1] != embedder.dimension:
-                echo("the current index has vectors of another dimension; embedding every document")
+                on_event(Event("plan", "the current index has vectors of another dimension; "
+                                       "embedding every document"))
                 full_reason = "vectors of another dimension"
                 for d in reused:
                     d.passage_vectors = d.sentence_vectors = None
                 fresh = documents
-        new_passages = [p for d in fresh for p in d.passages]
-        new_sentences = [s for p in new_passages for s in sentence_texts(p)]
-        if fresh:
-            echo(f"embedding {len(new_passages)} passages from {len(fresh)} documents"
-                 + (f" ({len(documents) - len(fresh)} unchanged documents reused)"
-                    if len(fresh) < len(documents) else ""))
-            pv = embedder.encode(
-                [passage_text_for_embedding(p, settings.embed_context) for p in new_passages],
-                progress=progress,
-            )
-            sv = embedder.encode(new_sentences, progress=progress)
-            _share_out(fresh, pv, sv)
-            dimension = embedder.dimension
-        else:
-            dimension = int(documents[0].passage_vectors.shape[1])
+        n_passages, n_sentences = embed(fresh, embedder, settings, progress, on_event,
+                                        len(documents) - len(fresh))
+        dimension = embedder.dimension if fresh else int(documents[0].passage_vectors.shape[1])
 
         passages = [p for d in documents for p in d.passages]
         passage_vectors = np.concatenate([d.passage_vectors for d in documents]).astype("float32")
@@ -219,138 +311,27 @@ def build_index(
         texts, text_entries = {}, {}
         for d in documents:
             if d.text is not None:
-                name, entry = store.text_entry(d.sha256, d.text)
+                name, entry = fmt.text_entry(d.sha256, d.text)
                 texts[name] = d.text
                 text_entries[d.source] = entry
-        changes = _changes(previous_files, hashes)
-        manifest = {
-            "format_version": store.FORMAT_VERSION,
-            "model": settings.model,
-            "model_path": settings.model_path(),
-            "dimension": dimension,
-            "settings": settings.index_settings(),
-            "corpus": {
-                "root": str(root),
-                "paths": [str(Path(p).resolve()) for p in paths],
-                "files": hashes,
-            },
-            "texts": text_entries,
-            "skipped": [s.__dict__ for s in skipped],
-            "counts": {
-                "documents": len(documents),
-                "passages": len(passages),
-                "sentences": int(sentence_vectors.shape[0]),
-            },
-            "ingest": {
-                "mode": "incremental" if not full_reason else "full",
-                **changes.counts(),
-                "passages_embedded": len(new_passages),
-            },
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        build = store.write_build(
-            index_dir, manifest, [p.to_dict() for p in passages], passage_vectors, sentence_vectors,
-            texts,
+        changes = Changes.between(found.previous_files, hashes)
+        manifest = Manifest(
+            model=settings.model, model_path=settings.model_path(), dimension=dimension,
+            settings=settings.index_settings(),
+            corpus=Corpus(str(root), tuple(str(Path(p).resolve()) for p in paths), hashes),
+            counts=Counts(len(documents), len(passages), int(sentence_vectors.shape[0])),
+            texts=text_entries, skipped=tuple(s.__dict__ for s in skipped),
+            ingest={"mode": "incremental" if not full_reason else "full", **changes.counts(),
+                    "passages_embedded": n_passages},
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-    return BuildReport(
-        index_dir=index_dir,
-        build=build,
-        documents=len(documents),
-        passages=len(passages),
-        sentences=int(sentence_vectors.shape[0]),
-        skipped=skipped,
-        seconds=time.perf_counter() - started,
-        changes=changes,
-        incremental=not full_reason,
-        full_reason=full_reason,
-        passages_embedded=len(new_passages),
-        sentences_embedded=len(new_sentences),
+        on_event(Event("write", f"writing {len(passages)} passages"))
+        build = fmt.write_build(index_dir, manifest, passages, passage_vectors, sentence_vectors, texts)
+    report = BuildReport(
+        index_dir=index_dir, build=build, documents=len(documents), passages=len(passages),
+        sentences=int(sentence_vectors.shape[0]), skipped=skipped,
+        seconds=time.perf_counter() - started, changes=changes, incremental=not full_reason,
+        full_reason=full_reason, passages_embedded=n_passages, sentences_embedded=n_sentences,
     )
-
-
-def _share_out(fresh: list[Document], passage_vectors: np.ndarray, sentence_vectors: np.ndarray) -> None:
-    """Give each freshly embedded document its rows of the two vector arrays."""
-    p_at = s_at = 0
-    for d in fresh:
-        n_p = len(d.passages)
-        n_s = sum(len(p.sentences) for p in d.passages)
-        d.passage_vectors = passage_vectors[p_at : p_at + n_p]
-        d.sentence_vectors = sentence_vectors[s_at : s_at + n_s]
-        p_at, s_at = p_at + n_p, s_at + n_s
-
-
-def _changes(previous_files: dict[str, str] | None, now: dict[str, str]) -> Changes:
-    then = previous_files or {}
-    return Changes(
-        added=sorted(set(now) - set(then)),
-        changed=sorted(k for k in set(now) & set(then) if now[k] != then[k]),
-        removed=sorted(set(then) - set(now)),
-        unchanged=sorted(k for k in set(now) & set(then) if now[k] == then[k]),
-    )
-
-
-def _previous(
-    index_dir: Path, settings: Settings, full: bool, echo: Callable[[str], None]
-) -> tuple[dict[tuple[str, str], Document], dict[str, str] | None, str]:
-    """The reusable documents of the current build, keyed by (source, sha256); the file hashes
-    it was built from (for the change counts); and why nothing is reused ('' when reused)."""
-    build = store.current_build(index_dir)
-    if build is None or not build.is_dir():
-        return {}, None, "no previous index"
-    try:
-        manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["corpus"]["files"]
-        if not isinstance(files, dict):
-            raise ValueError("the manifest's file list is malformed")
-    except Exception as err:  # noqa: BLE001 - anything unreadable: rebuild everything
-        echo(f"the current index cannot be reused ({err.__class__.__name__}: {str(err)[:120]}); "
-             "embedding every document")
-        return {}, None, "the previous index is unreadable"
-    if full:
-        return {}, files, "--full"
-    why = _not_reusable(manifest, settings)
-    if why:
-        echo(f"the current index was built with {why}; embedding every document")
-        return {}, files, f"built with {why}"
-    try:
-        manifest, rows, pv, sv = store.read_build(build)
-    except Exception as err:  # noqa: BLE001
-        echo(f"the current index cannot be reused ({err.__class__.__name__}: {str(err)[:120]}); "
-             "embedding every document")
-        return {}, files, "the previous index is unreadable"
-
-    texts = manifest.get("texts") or {}
-    by_source: dict[str, list[int]] = {}
-    for i, row in enumerate(rows):
-        by_source.setdefault(row["source"], []).append(i)
-    first_sentence = np.concatenate([[0], np.cumsum([len(r["sentences"]) for r in rows])]).astype(int)
-    reusable: dict[tuple[str, str], Document] = {}
-    for source, at in by_source.items():
-        sha = files.get(source)
-        if sha is None or at != list(range(at[0], at[-1] + 1)):
-            continue  # not listed, or not contiguous: read it again
-        try:
-            passages = [Passage.from_dict(rows[i]) for i in at]
-            text = None
-            if not is_plain(source):
-                text = store.read_stored_text(build, texts[source])
-                if any(text[p.start:p.end] != p.text for p in passages):
-                    raise ValueError("the stored text does not hold the passages")
-        except Exception:  # noqa: BLE001 - a damaged entry: read and embed this document again
-            continue
-        reusable[(source, sha)] = Document(
-            source, sha, kind_of(Path(source)), passages, text,
-            pv[at[0] : at[-1] + 1], sv[first_sentence[at[0]] : first_sentence[at[-1] + 1]],
-        )
-    return reusable, files, ""
-
-
-def _not_reusable(manifest: dict, settings: Settings) -> str:
-    """'' when vectors of this build can be reused under `settings`; else what differs."""
-    if manifest.get("format_version") != store.FORMAT_VERSION:
-        return f"index format version {manifest.get('format_version')}"
-    if manifest.get("model") != settings.model:
-        return f"the model {manifest.get('model')!r}"
-    if manifest.get("settings") != settings.index_settings():
-        return "other index settings"
-    return ""
+    on_event(Event("done", f"indexed {len(documents)} documents, {len(passages)} passages", 1, 1))
+    return report

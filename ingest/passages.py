@@ -8,7 +8,9 @@ import bisect
 import hashlib
 import math
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
+
+from core.passage import Passage
 
 from .structure import Paragraph, Structure
 
@@ -17,36 +19,6 @@ from .structure import Paragraph, Structure
 # a paragraph were joined because the line before did not end a sentence (hard wrapping).
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|cf|No|Fig)\.$")
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    source: str
-    title: str
-    section: str
-    question: str
-    kind: str  # "body" or "comment"
-    paragraph: int  # first paragraph number (1-based)
-    paragraph_end: int  # last paragraph number (same as paragraph unless merged)
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]  # absolute spans of its sentences
-    page: int | None = None  # PDF: the page it starts on (1-based); None for other formats
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["sentences"] = [list(s) for s in self.sentences]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Passage":
-        return cls(**{**d, "sentences": tuple(tuple(s) for s in d["sentences"])})
-
-    def context(self) -> str:
-        """Title, section and question: what the passage is about, for embedding and display."""
-        return " — ".join(p for p in (self.title, self.section, self.question) if p)
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

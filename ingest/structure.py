@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from . import boilerplate
+from core.documents import boilerplate
 
 _LIST_MARKER = re.compile(r"^(?:[-*•+]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")

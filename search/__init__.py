@@ -1,19 +1,13 @@
-"""Read side: answer questions from the index with quoted, cited passages."""
-from __future__ import annotations
+"""Read side: answer questions from the index with quoted, cited passages.
 
-from .api import Answer, Calibration, EmptyQuestion, Result, Searcher, open_searcher
-from .index import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem, IndexStale
+`open_searcher` loads a build (`loading`) and the model; a `Searcher` ranks passages with the
+one scoring step (`scoring`, `rank`, `keywords`, `spelling`), quotes the answering sentence
+(`quote`) and is measured by `evaluate`; `themes` groups and explores passages by meaning;
+`cli` is `python -m search`. Imports core/ only (and ingest/ to build a missing index)."""
+from core.errors import (EmptyQuestion, IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem,
+                         IndexStale)
 
-_default: Searcher | None = None
+from .searcher import Answer, Calibration, Result, Searcher, open_searcher
 
-
-def search(question: str, k: int | None = None) -> Answer:
-    """Answer a question from the default index (index/ over seeds/), loaded once per process."""
-    global _default
-    if _default is None:
-        _default = open_searcher()
-    return _default.search(question, k)
-
-
-__all__ = ["Answer", "Calibration", "EmptyQuestion", "Result", "Searcher", "open_searcher", "search",
+__all__ = ["Answer", "Calibration", "EmptyQuestion", "Result", "Searcher", "open_searcher",
            "IndexCorrupt", "IndexMismatch", "IndexMissing", "IndexProblem", "IndexStale"]

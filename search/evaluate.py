@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import Answer, Searcher
+from .searcher import Answer, Searcher
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
                          "‟": '"', "–": "-", "—": "-", "‒": "-", "―": "-", "‐": "-", "‑": "-",

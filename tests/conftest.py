@@ -1,17 +1,21 @@
-"""Shared fixtures: one real index of the seed essays and one loaded Searcher per test run."""
+"""Shared fixtures: one real index of the seed essays and one loaded Searcher per test run (the
+model is loaded once, by that Searcher), the dev-set evaluation run once, and the stand-in
+embedding model for tests about what is embedded rather than how."""
 from __future__ import annotations
 
+import io
 import shutil
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from ingest import build_index
-from ingest.settings import DEFAULT_CORPUS, Settings
+from core.settings import DEFAULT_CORPUS, Settings
+from helpers import EVAL_DIR, HashEmbedder
+from ingest import build, build_index
 from search import open_searcher
-
-ROOT = Path(__file__).resolve().parent.parent
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+from search.evaluate import evaluate, load_questions
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +34,44 @@ def seed_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, seed_corpus, settings) -> Path:
     index_dir = tmp_path_factory.mktemp("index") / "index"
-    build_index([seed_corpus], index_dir, settings, echo=lambda m: None, progress=False)
+    build_index([seed_corpus], index_dir, settings, on_event=lambda e: None, progress=False)
     return index_dir
 
 
 @pytest.fixture(scope="session")
 def searcher(seed_index, settings):
     return open_searcher(seed_index, settings, rebuild=False)
+
+
+@pytest.fixture(scope="session")
+def dev_report(searcher):
+    """The dev set (with its off-topic questions) evaluated once on the seed index."""
+    return evaluate(searcher, load_questions(EVAL_DIR / "dev_questions.jsonl"),
+                    load_questions(EVAL_DIR / "dev_offtopic.jsonl"))
+
+
+@pytest.fixture
+def hash_model(monkeypatch):
+    """Ingest embeds with HashEmbedder (a fixed vector per text) instead of the real model."""
+    monkeypatch.setattr(build, "load_embedder", lambda path: HashEmbedder())
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run a command-line front end in this process, as `cli("search", "QUESTION", "--json")` or
+    `cli("ingest", FOLDER)`: (returncode, stdout, stderr) as a subprocess would give them."""
+    from ingest.__main__ import main as ingest_main
+    from search.cli import main as search_main
+
+    def run(program: str, *args: str, stdin: str | None = None) -> SimpleNamespace:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        try:
+            code = {"search": search_main, "ingest": ingest_main}[program]([str(a) for a in args])
+        except SystemExit as stop:  # argparse: usage errors and --help
+            code = stop.code
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run

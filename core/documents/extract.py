@@ -1,0 +1,313 @@
+"""Text out of documents that are not plain text: web pages, PDFs and Word files.
+
+`extract(path)` returns an `Extracted`: the text that every offset of the document's passages
+refers to, its kind, and for a PDF where each page starts in that text. The text is built so
+that `ingest/structure.py` reads it like a Markdown file: headings become '# Heading' lines
+(one '#' per level), list items '- item' lines, and paragraphs are separated by blank lines.
+
+- HTML (.html, .htm): the main text, found by trafilatura (navigation, menus, sidebars,
+  footers and other page furniture are dropped); a blog's comments follow under a 'Comments'
+  line, which structure.py marks as reader comments.
+- PDF (.pdf): the text layer, page by page (pypdf); a lone page number at the top or bottom
+  of a page is dropped. `pages[i]` is the offset at which page i + 1 starts.
+- Word (.docx): body paragraphs and tables in order (python-docx); 'Heading N' and 'Title'
+  styles become headings, list styles list items.
+
+Table rows (HTML and Word) become list items, 'cell | cell', so a short row is never taken
+for a heading.
+
+Since the text is not the file's bytes, ingest stores it with the index (see store.py) so a
+quote can still be checked against exactly what was indexed. A file that yields no text
+(corrupt, encrypted, empty, a scanned PDF without a text layer) raises SkipFile with a reason.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from pathlib import Path
+
+from .boilerplate import opens_comments
+from .decode import looks_binary
+from .formats import KINDS, Extracted, SkipFile, kind_of
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+_SPACES = re.compile(r"[^\S\n]+")  # runs of whitespace other than line breaks
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?$", re.IGNORECASE
+)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office compound file: an encrypted .docx, or a .doc
+
+
+def extract(path: Path, data: bytes | None = None) -> Extracted:
+    """The text of an HTML, PDF or DOCX file (`data`: its bytes, when already read)."""
+    path = Path(path)
+    kind = kind_of(path)
+    if kind == "text":
+        raise SkipFile(f"not a document extract() reads ({', '.join(sorted(KINDS))})")
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise SkipFile(f"cannot be read ({err.strerror or err.__class__.__name__})") from None
+    if not data.strip():
+        raise SkipFile("empty: the file has no text")
+    blocks, pages = {"html": _html, "pdf": _pdf, "docx": _docx}[kind](data)
+    text = "".join(blocks)
+    if not text.strip():
+        raise SkipFile("empty: no text was found in it")
+    return Extracted(text, kind, pages)
+
+
+def clean(text: str) -> str:
+    """One block's text: control characters and ligatures replaced, spaces collapsed,
+    lines stripped, blank lines removed (a block never contains a paragraph break)."""
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")).translate(_LIGATURES)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _join(blocks: list[str]) -> str:
+    """Blocks as paragraphs: separated by one blank line, ending with a line break."""
+    kept = [b for b in (clean(b) for b in blocks) if b]
+    return "".join(b + "\n\n" for b in kept)
+
+
+def _heading(text: str, level: int) -> str:
+    text = " ".join(clean(text).split())
+    return f"{'#' * min(max(level, 1), 6)} {text}" if text else ""
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+def _html(data: bytes) -> tuple[list[str], None]:
+    if looks_binary(data):
+        raise SkipFile("binary: it does not look like an HTML page")
+    import trafilatura
+    from lxml import etree
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    # Short pages are pages too: trafilatura's defaults give up below 250 characters.
+    for key in ("MIN_EXTRACTED_SIZE", "MIN_OUTPUT_SIZE", "MIN_EXTRACTED_COMM_SIZE", "MIN_OUTPUT_COMM_SIZE"):
+        config["DEFAULT"][key] = "1"
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+
+    def run(content):
+        try:
+            return trafilatura.extract(
+                content, output_format="xml", config=config, include_comments=True,
+                include_tables=True, include_formatting=False, include_images=False,
+                include_links=False, with_metadata=True, favor_recall=True, deduplicate=False,
+            )
+        except Exception:  # noqa: BLE001 - a parser failure on a malformed page is "no text"
+            return None
+
+    xml = run(data)
+    if xml is None and b"<body" not in data.lower():  # a fragment without <html><body>
+        xml = run(b"<html><body>" + data + b"</body></html>")
+    if xml is None:
+        raise SkipFile("no text: no main text was found in the page (only navigation or scripts?)")
+    try:
+        doc = etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError as err:  # pragma: no cover - trafilatura writes valid XML
+        raise SkipFile(f"no text: the page could not be parsed ({err})") from None
+
+    main = doc.find("main")
+    blocks: list[str] = []
+    for el in (main if main is not None else []):
+        blocks.extend(_xml_blocks(el))
+    title = " ".join((doc.get("title") or "").split())
+    if blocks and title and not clean(blocks[0]).startswith("#"):
+        blocks.insert(0, _heading(title, 1))
+    comments = doc.find("comments")
+    if comments is not None and len(comments):
+        said = [b for el in comments for b in _xml_blocks(el, headings=False)]
+        said = [b for b in said if not opens_comments(clean(b))]
+        if said:
+            blocks.append("Comments")
+            blocks.extend(said)
+    return [_join(blocks)], None
+
+
+def _xml_blocks(el, headings: bool = True) -> list[str]:
+    """One element of trafilatura's XML as text blocks."""
+    tag = el.tag
+    if tag == "head":
+        level = int(m.group(1)) if (m := re.match(r"h(\d)", el.get("rend") or "")) else 2
+        text = _inline(el)
+        return [_heading(text, level) if headings else text]
+    if tag == "list":
+        out = []
+        for item in el:
+            if item.tag != "item":
+                continue
+            nested = [c for c in item if c.tag == "list"]
+            for c in nested:
+                item.remove(c)
+            line = " ".join(clean(_inline(item)).split())
+            if line:
+                out.append(f"- {line}")
+            for c in nested:
+                out.extend(_xml_blocks(c, headings))
+        return ["\n".join(out)] if out else []
+    if tag == "table":
+        rows = []
+        for row in el.iter("row"):
+            cells = [" ".join(clean(_inline(c)).split()) for c in row if c.tag == "cell"]
+            cells = [c for c in cells if c]
+            if cells:
+                rows.append("- " + " | ".join(cells))
+        return ["\n".join(rows)] if rows else []  # rows as list items: never taken for headings
+    if tag in ("graphic", "ref") and not (el.text or "").strip():
+        return []
+    if tag == "div":
+        return [b for c in el for b in _xml_blocks(c, headings)]
+    return [_inline(el)]  # p, quote, code and anything else: one paragraph
+
+
+def _inline(el) -> str:
+    """The text of an element, with <lb/> as a line break."""
+    parts = [el.text or ""]
+    for child in el:
+        parts.append("\n" if child.tag == "lb" else _inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+def _pdf(data: bytes) -> tuple[list[str], list[int]]:
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    if not data.lstrip()[:1024].startswith(b"%PDF") and b"%PDF-" not in data[:1024]:
+        raise SkipFile("corrupt: not a PDF file (it does not start with %PDF); "
+                       "if it is plain text, rename it to .txt or .md")
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")  # many PDFs are encrypted with an empty user password
+            except (DependencyError, NotImplementedError):
+                opened = 0
+            if not opened:
+                raise SkipFile("encrypted: the PDF needs a password; save an unprotected copy")
+        count = len(reader.pages)
+    except SkipFile:
+        raise
+    except FileNotDecryptedError:
+        raise SkipFile("encrypted: the PDF needs a password; save an unprotected copy") from None
+    except (PdfReadError, Exception) as err:  # noqa: BLE001 - pypdf raises many kinds on damage
+        raise SkipFile(f"corrupt: the PDF cannot be read ({err.__class__.__name__}: {str(err)[:120]})") from None
+    if count == 0:
+        raise SkipFile("empty: the PDF has no pages")
+
+    pages: list[str] = []
+    for number in range(count):
+        try:
+            raw = reader.pages[number].extract_text() or ""
+        except FileNotDecryptedError:
+            raise SkipFile("encrypted: the PDF needs a password; save an unprotected copy") from None
+        except Exception:  # noqa: BLE001 - one damaged page: keep the others, as a blank page
+            raw = ""
+        pages.append(_page_text(raw))
+    if not any(p.strip() for p in pages):
+        raise SkipFile(
+            f"no text: none of its {count} page{'s' if count > 1 else ''} has a text layer "
+            "(a scan?); run OCR on it first (e.g. ocrmypdf) and ingest the result"
+        )
+    text, offsets = "", []
+    for page in pages:
+        offsets.append(len(text))
+        if page:
+            text += page + "\n"
+    return [text], offsets
+
+
+def _page_text(raw: str) -> str:
+    """One page's text: lines cleaned, a lone page number at the top or bottom dropped.
+
+    Lines are kept as lines (not joined): structure.py joins the hard-wrapped lines of a
+    paragraph. A blank line stays a paragraph break."""
+    raw = _CONTROL.sub(" ", raw.replace("\r\n", "\n").replace("\r", "\n")).translate(_LIGATURES)
+    lines = [_SPACES.sub(" ", line).strip() for line in raw.split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    for at in (0, -1):
+        if lines and _PAGE_NUMBER.match(lines[at]):
+            lines.pop(at)
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):  # at most one blank line in a row
+            out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+# --- DOCX --------------------------------------------------------------------------------
+
+def _docx(data: bytes) -> tuple[list[str], None]:
+    if data.startswith(_OLE2):
+        raise SkipFile("encrypted or not a .docx: it is an Office compound file (a password-"
+                       "protected document, or an old .doc renamed); save it as an unprotected .docx")
+    if not data.startswith(b"PK"):
+        raise SkipFile("corrupt: not a .docx file (not a ZIP package)")
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(data))
+        body = document.element.body
+        blocks: list[str] = []
+        for child in body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                blocks.append(_docx_paragraph(Paragraph(child, document)))
+            elif tag == "tbl":
+                blocks.extend(_docx_table(Table(child, document)))
+        title = " ".join((document.core_properties.title or "").split())
+    except SkipFile:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, Exception) as err:  # noqa: BLE001
+        raise SkipFile(f"corrupt: the Word file cannot be read ({err.__class__.__name__}: {str(err)[:120]})") from None
+    blocks = [b for b in blocks if clean(b)]
+    if blocks and title and not clean(blocks[0]).startswith("#"):
+        blocks.insert(0, _heading(title, 1))
+    return [_join(blocks)], None
+
+
+def _docx_paragraph(p) -> str:
+    text = p.text or ""
+    try:
+        style = (p.style.name or "") if p.style is not None else ""
+    except Exception:  # noqa: BLE001 - a broken style reference: treat as body text
+        style = ""
+    if m := re.fullmatch(r"Heading (\d)", style):
+        return _heading(text, int(m.group(1)))
+    if style == "Title":
+        return _heading(text, 1)
+    numbered = p._p.pPr is not None and p._p.pPr.numPr is not None
+    if style.startswith("List") or numbered:
+        line = " ".join(clean(text).split())
+        return f"- {line}" if line else ""
+    return text
+
+
+def _docx_table(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            text = " ".join(clean(cell.text).split())
+            if text and (not cells or cells[-1] != text):  # merged cells repeat their text
+                cells.append(text)
+        if cells:
+            rows.append("- " + " | ".join(cells))
+    return ["\n".join(rows)] if rows else []  # rows as list items: never taken for headings

@@ -1,0 +1,413 @@
+"""The index folder: its typed manifest, one reader and one writer of a build, and the check of
+whether a build matches the settings. Both sides use these and nothing else.
+
+    index/
+      CURRENT            name of the build being served (replaced atomically, last)
+      builds/<id>/       one complete build: manifest.json, passages.jsonl,
+                         passages.faiss, sentences.faiss, and texts/<sha256>.txt: the
+                         extracted text of each web page, PDF or Word file (named by the
+                         sha256 of the file's bytes, listed in the manifest under "texts");
+                         later, caches derived from the build (themes.json, calibration-*.json)
+      .lock              held while an ingest writes
+
+A build is written into a temporary folder, flushed, renamed into place, and only then named
+in CURRENT. A crash at any point leaves CURRENT naming the previous, complete build.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorrupt, IndexMismatch, IndexProblem, IndexStale, IngestBusy
+from .passage import Passage
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+PASSAGE_VECTORS = "passages.faiss"
+SENTENCE_VECTORS = "sentences.faiss"
+TEXTS = "texts"  # folder of extracted texts (formats other than plain text)
+KEEP_BUILDS = 2  # the current build and the one before it
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"Rebuild it with: python -m ingest --index-dir {index_dir}"
+
+
+def problem(kind: type[IndexProblem], message: str, reason: str) -> IndexProblem:
+    """An index problem with its fix-it message and a short `reason` ("built with …") for the
+    ingest report."""
+    err = kind(message)
+    err.reason = reason
+    return err
+
+
+# --- the manifest ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextEntry:
+    """Where a document's extracted text is stored in the build, and its sha256."""
+    file: str  # "texts/<sha256 of the file's bytes>.txt"
+    sha256: str  # of the stored text's UTF-8 bytes
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: str  # the folder sources are relative to
+    paths: tuple[str, ...]  # the files and folders the index was built from (absolute)
+    files: dict[str, str]  # source -> sha256 of the file's bytes
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root)
+
+
+@dataclass(frozen=True)
+class Counts:
+    documents: int
+    passages: int
+    sentences: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How the documents differ from those of an earlier build (by sha256 of their bytes)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @classmethod
+    def between(cls, then: dict[str, str] | None, now: dict[str, str]) -> "Changes":
+        then = then or {}
+        return cls(
+            added=sorted(set(now) - set(then)),
+            changed=sorted(k for k in set(now) & set(then) if now[k] != then[k]),
+            removed=sorted(set(then) - set(now)),
+            unchanged=sorted(k for k in set(now) & set(then) if now[k] == then[k]),
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in ("added", "changed", "removed", "unchanged")}
+
+    def summary(self) -> str:
+        """'' when nothing changed; else e.g. '1 added (new.txt); 2 changed (a.txt, b.txt)'."""
+        parts = [
+            f"{len(v)} {label} ({', '.join(v[:3])}{'…' if len(v) > 3 else ''})"
+            for label, v in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+            if v
+        ]
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a build is: the model and settings it was made with, the corpus it was made from."""
+
+    model: str
+    model_path: str
+    dimension: int
+    settings: dict  # the index settings (Settings.index_settings())
+    corpus: Corpus
+    counts: Counts
+    texts: dict[str, TextEntry] = field(default_factory=dict)  # source -> stored extracted text
+    skipped: tuple[dict, ...] = ()  # {"source", "reason"} of each file left out
+    ingest: dict = field(default_factory=dict)  # how the build was made (mode, changes, embedded)
+    built_at: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["corpus"]["paths"] = list(self.corpus.paths)
+        d["skipped"] = list(self.skipped)
+        return d
+
+    @classmethod
+    def from_json(cls, d) -> "Manifest":
+        """The manifest of a build of this format; ValueError (or KeyError, TypeError) saying
+        what is malformed."""
+        if not isinstance(d, dict):
+            raise ValueError("not a JSON object")
+        for key, kind in (("model", str), ("dimension", int), ("settings", dict),
+                          ("corpus", dict), ("counts", dict)):
+            if not isinstance(d[key], kind):
+                raise ValueError(f"{key!r} is not a {kind.__name__}")
+        corpus, counts = d["corpus"], d["counts"]
+        if not (isinstance(corpus["paths"], list) and isinstance(corpus["files"], dict)
+                and isinstance(corpus["root"], str)
+                and all(isinstance(counts[k], int) for k in ("passages", "sentences"))):
+            raise ValueError("the corpus or counts entry is malformed")
+        texts = d.get("texts") or {}  # absent in indexes of plain text only
+        if not (isinstance(texts, dict) and all(
+                isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
+                for e in texts.values())):
+            raise ValueError("the texts entry is malformed")
+        return cls(
+            model=d["model"], model_path=str(d.get("model_path") or d["model"]),
+            dimension=d["dimension"], settings=dict(d["settings"]),
+            corpus=Corpus(corpus["root"], tuple(str(p) for p in corpus["paths"]), dict(corpus["files"])),
+            counts=Counts(int(counts.get("documents", 0)), counts["passages"], counts["sentences"]),
+            texts={s: TextEntry(e["file"], e["sha256"]) for s, e in texts.items()},
+            skipped=tuple(d.get("skipped") or ()), ingest=dict(d.get("ingest") or {}),
+            built_at=str(d.get("built_at", "")), format_version=d["format_version"],
+        )
+
+    def mismatch(self, settings, index_dir: Path, dimension: int | None = None) -> IndexProblem | None:
+        """None when this build can serve (and be reused) under `settings` (and a model giving
+        `dimension`-dimensional vectors); else the problem: IndexMismatch for another model or
+        dimension (never served), IndexStale for other index settings (rebuilt)."""
+        fix = rebuild_hint(index_dir)
+        if self.model != settings.model:
+            return problem(IndexMismatch,
+                           f"The index in {index_dir} was built with the model {self.model!r}, "
+                           f"but the model setting is {settings.model!r}. {fix}",
+                           f"built with the model {self.model!r}")
+        if dimension is not None and dimension != self.dimension:
+            return problem(IndexMismatch,
+                           f"The index has {self.dimension}-dimensional vectors but the model gives "
+                           f"{dimension}. {fix}", "built with vectors of another dimension")
+        wanted = settings.index_settings()
+        changed = {k: (self.settings.get(k), wanted.get(k)) for k in {**self.settings, **wanted}
+                   if self.settings.get(k) != wanted.get(k)}
+        if changed:
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            return problem(IndexStale,
+                           f"The index in {index_dir} was built with other settings ({what}). {fix}",
+                           f"built with other index settings ({what})")
+        return None
+
+
+def read_manifest(build: Path, index_dir: Path) -> Manifest:
+    """The manifest of a build. IndexMismatch for another format version, IndexCorrupt when it
+    cannot be read or is malformed; each with a short `reason`."""
+    try:
+        data = json.loads((Path(build) / MANIFEST).read_text(encoding="utf-8"))
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if isinstance(data, dict) and version != FORMAT_VERSION:
+            raise problem(IndexMismatch,
+                          f"The index in {index_dir} has format version {version}, this program "
+                          f"reads version {FORMAT_VERSION}. {rebuild_hint(index_dir)}",
+                          f"built with index format version {version}")
+        return Manifest.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise problem(IndexCorrupt,
+                      f"The index manifest in {build} cannot be read ({err.__class__.__name__}: "
+                      f"{err}). {rebuild_hint(index_dir)}", "the previous index is unreadable") from err
+
+
+# --- a build ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Build:
+    """One build as read back: its folder, manifest, passages and their vectors."""
+    folder: Path
+    manifest: Manifest
+    passages: list[Passage]
+    passage_vectors: np.ndarray  # (n_passages, dim), normalised
+    sentence_vectors: np.ndarray  # (n_sentences, dim), normalised
+
+
+def read_build(build: Path, index_dir: Path, manifest: Manifest | None = None) -> Build:
+    """Everything in a build, checked to agree with itself and with the manifest; IndexCorrupt
+    (with the rebuild command) on any damage."""
+    import faiss
+
+    build = Path(build)
+    manifest = manifest or read_manifest(build, index_dir)
+    try:
+        with open(build / PASSAGES, encoding="utf-8") as handle:
+            passages = [Passage.from_dict(json.loads(line)) for line in handle if line.strip()]
+        vectors = []
+        for name in (PASSAGE_VECTORS, SENTENCE_VECTORS):
+            index = faiss.read_index(str(build / name))
+            vectors.append(index.reconstruct_n(0, index.ntotal))
+    except Exception as err:  # noqa: BLE001 - faiss raises RuntimeError, json ValueError, ...
+        raise problem(IndexCorrupt,
+                      f"The index files in {build} are damaged ({err.__class__.__name__}: "
+                      f"{str(err)[:200]}). {rebuild_hint(index_dir)}",
+                      "the previous index is unreadable") from err
+    passage_vectors, sentence_vectors = vectors
+    n_sentences = sum(len(p.sentences) for p in passages)
+    counts = manifest.counts
+    if not (len(passages) == counts.passages == passage_vectors.shape[0]
+            and n_sentences == counts.sentences == sentence_vectors.shape[0]
+            and passage_vectors.shape[1] == sentence_vectors.shape[1] == manifest.dimension):
+        raise problem(IndexCorrupt,
+                      f"The index files in {build} do not agree with each other or with the manifest "
+                      f"({len(passages)} passages, {passage_vectors.shape[0]} passage vectors, manifest "
+                      f"says {counts.passages}). {rebuild_hint(index_dir)}",
+                      "the previous index is unreadable")
+    return Build(build, manifest, passages, passage_vectors, sentence_vectors)
+
+
+def write_build(
+    index_dir: Path,
+    manifest: Manifest,
+    passages: list[Passage],
+    passage_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    texts: dict[str, str] | None = None,
+) -> Path:
+    """Write a complete build and make it current. Call under `write_lock`.
+
+    `texts`: file name under texts/ -> extracted text (see `text_entry`)."""
+    import faiss
+
+    builds = Path(index_dir) / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(builds)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    try:
+        with open(tmp / PASSAGES, "w", encoding="utf-8") as out:
+            for p in passages:
+                out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        for name, vectors in ((PASSAGE_VECTORS, passage_vectors), (SENTENCE_VECTORS, sentence_vectors)):
+            index = faiss.IndexFlatIP(vectors.shape[1])
+            index.add(vectors)
+            faiss.write_index(index, str(tmp / name))
+        if texts:
+            (tmp / TEXTS).mkdir()
+            for name, text in texts.items():
+                (tmp / TEXTS / name).write_bytes(text.encode("utf-8"))
+                fsync_file(tmp / TEXTS / name)
+            fsync_dir(tmp / TEXTS)
+        (tmp / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False),
+                                    encoding="utf-8")
+        for f in tmp.iterdir():
+            if f.is_file():
+                fsync_file(f)
+        fsync_dir(tmp)
+        build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + tmp.name[-6:].replace("_", "x")
+        final = builds / build_id
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_text(Path(index_dir) / CURRENT, build_id + "\n")
+    prune(builds, keep=final)
+    return final
+
+
+def text_entry(file_sha256: str, text: str) -> tuple[str, TextEntry]:
+    """(file name under texts/, manifest entry) for a document's extracted text."""
+    name = f"{file_sha256}.txt"
+    return name, TextEntry(f"{TEXTS}/{name}", hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def read_stored_text(build: Path, entry: TextEntry) -> str:
+    """A stored extracted text, checked against the sha256 the manifest records for it.
+    Raises ValueError (or OSError) when it is missing, truncated or altered."""
+    rel = Path(str(entry.file))
+    if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] != (TEXTS,):
+        raise ValueError(f"bad text file name {entry.file!r}")
+    data = (Path(build) / rel).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise ValueError(f"{rel} does not match the sha256 in the manifest (truncated or altered)")
+    return data.decode("utf-8")
+
+
+# --- CURRENT, the lock, and atomic files -----------------------------------------------------
+
+def current_build(index_dir: Path) -> Path | None:
+    """The folder of the build being served, or None when there is none."""
+    pointer = Path(index_dir) / CURRENT
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()  # garbage: no such build
+    return Path(index_dir) / BUILDS / name if name else None
+
+
+@contextmanager
+def write_lock(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusy(
+                f"Another ingest is already writing {index_dir}; wait for it to finish and try again."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_cached(build: Path, name: str, key: str) -> dict | None:
+    """A JSON cache of something derived from a build (themes, calibration), when it was made
+    with the same `key`; None when absent, damaged or made from something else."""
+    try:
+        data = json.loads((Path(build) / name).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) and data.get("key") == key else None
+    except (OSError, ValueError):
+        return None
+
+
+def write_cached(build: Path, name: str, data: dict) -> None:
+    """Write such a cache beside the build's files atomically (temp file, then os.replace); a
+    build folder that cannot be written to only means it is computed again next time."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".tmp", dir=build)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False)
+            os.replace(tmp, Path(build) / name)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write a small file atomically and durably: a temporary file, flushed, renamed over it."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or new file in this folder durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(builds: Path) -> None:
+    """Temporary folders of ingests that were killed (we hold the lock, so none is live)."""
+    for d in builds.glob(".tmp-*"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def prune(builds: Path, keep: Path) -> None:
+    old = sorted(
+        (d for d in builds.iterdir() if d.is_dir() and not d.name.startswith(".") and d != keep),
+        # by when they were written: names carry the time only to the second
+        key=lambda d: (d.stat().st_mtime_ns, d.name),
+    )
+    for d in old[: max(0, len(old) - (KEEP_BUILDS - 1))]:
+        shutil.rmtree(d, ignore_errors=True)

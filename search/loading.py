@@ -1,0 +1,130 @@
+"""Loading a build for serving, and refusing one that does not match.
+
+`load_index` checks the manifest against the settings and the corpus on disk and raises one
+of the core.errors index problems; each carries a message that says how to fix it. The
+`LoadedIndex` it returns also holds what is derived from the build on the read side (keyword
+index, speller, calibration, themes), computed once per loaded build (`memo`).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+
+from core import index_format as fmt
+from core.documents import discover, fingerprint, is_plain
+from core.errors import IndexCorrupt, IndexMissing, IndexStale
+from core.index_format import Changes, Manifest
+from core.passage import Passage
+from core.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class LoadedIndex:
+    index_dir: Path
+    build: Path
+    manifest: Manifest
+    passages: list[Passage]
+    passage_vectors: np.ndarray  # (n_passages, dim), normalised
+    sentence_vectors: np.ndarray  # (n_sentences, dim), normalised
+    sentence_owner: np.ndarray = field(init=False)  # passage row of each sentence row
+    first_sentence: np.ndarray = field(init=False)  # sentence row of each passage's first sentence
+    derived: dict = field(default_factory=dict, init=False, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+
+    def __post_init__(self):
+        per = np.array([len(p.sentences) for p in self.passages], dtype="int64")
+        self.sentence_owner = np.repeat(np.arange(len(self.passages), dtype="int64"), per)
+        self.first_sentence = np.concatenate([[0], np.cumsum(per)]).astype("int64")
+
+    @property
+    def corpus_root(self) -> Path:
+        return self.manifest.corpus.root_path
+
+    @property
+    def corpus_paths(self) -> list[Path]:
+        return [Path(p) for p in self.manifest.corpus.paths]
+
+    def memo(self, key, compute: Callable[[], T]) -> T:
+        """What is derived from this build, computed once per key (thread-safe: computed under
+        the lock, so two sessions asking at once compute it once)."""
+        with self.lock:
+            if key not in self.derived:
+                self.derived[key] = compute()
+            return self.derived[key]
+
+
+def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True,
+               dimension: int | None = None) -> LoadedIndex:
+    """The current build of `index_dir`, when it matches `settings` (and the model's vector
+    `dimension`, when given) and, with `check_corpus`, the documents on disk."""
+    index_dir = Path(index_dir)
+    build = fmt.current_build(index_dir)
+    if build is None:
+        raise IndexMissing(f"No index in {index_dir} yet. Build it with: python -m ingest --index-dir {index_dir}")
+    if not build.is_dir():
+        raise IndexCorrupt(f"The index in {index_dir} names a build folder that is missing ({build.name}). "
+                           f"{fmt.rebuild_hint(index_dir)}")
+    manifest = fmt.read_manifest(build, index_dir)
+    problem = manifest.mismatch(settings, index_dir, dimension)
+    if problem is not None:
+        raise problem
+    if check_corpus:
+        changes = corpus_changes(manifest)
+        if changes:
+            raise IndexStale(
+                f"The index in {index_dir} is out of date: {changes}. {fmt.rebuild_hint(index_dir)} "
+                + " ".join(manifest.corpus.paths)
+            )
+    data = fmt.read_build(build, index_dir, manifest)
+    check_texts(data, index_dir)
+    return LoadedIndex(index_dir, build, manifest, data.passages, data.passage_vectors, data.sentence_vectors)
+
+
+def corpus_changes(manifest: Manifest) -> str:
+    """'' when the documents on disk are those the index was built from; else a short summary."""
+    paths = [Path(p) for p in manifest.corpus.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        return f"{', '.join(missing)} no longer exists"
+    root, files = discover(paths)
+    return Changes.between(manifest.corpus.files, fingerprint(root, files)).summary()
+
+
+def check_texts(data: fmt.Build, index_dir: Path) -> None:
+    """The stored extracted texts (web pages, PDFs, Word files): each present, unaltered (its
+    sha256), and holding its passages at their offsets."""
+    texts = data.manifest.texts
+    by_source: dict[str, list[Passage]] = {}
+    for p in data.passages:
+        by_source.setdefault(p.source, []).append(p)
+    fix = fmt.rebuild_hint(index_dir)
+    for source in by_source:
+        if not is_plain(source) and source not in texts:
+            raise IndexCorrupt(f"The index in {data.folder} has no stored text for {source} (the texts/ "
+                               f"entry of the manifest is incomplete). {fix}")
+    for source, entry in texts.items():
+        try:
+            text = fmt.read_stored_text(data.folder, entry)
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            raise IndexCorrupt(f"The stored text of {source} in {data.folder} is damaged or missing "
+                               f"({err.__class__.__name__}: {str(err)[:200]}). {fix}") from err
+        if any(text[p.start:p.end] != p.text for p in by_source.get(source, [])):
+            raise IndexCorrupt(f"The stored text of {source} in {data.folder} does not hold its passages. {fix}")
+
+
+def previous_corpus(index_dir: Path) -> list[Path] | None:
+    """The document folders an existing (stale) index was built from, if they still exist."""
+    build = fmt.current_build(index_dir)
+    if build is None:
+        return None
+    try:
+        paths = [Path(p) for p in fmt.read_manifest(build, index_dir).corpus.paths]
+    except Exception:  # noqa: BLE001 - no usable previous manifest: use the default corpus
+        return None
+    return paths if all(p.exists() for p in paths) else None

@@ -1,0 +1,314 @@
+"""The query-side library: one Searcher answers questions for the page, the CLI and the tests.
+
+A Searcher is a loaded build, the embedding model and the settings. What is derived from the
+build (the keyword index, the speller, the calibration of "no good answer") is computed once
+per loaded build and kept there (`LoadedIndex.memo`), so `with_settings` for query-time
+settings costs nothing and a calibration is computed once per build and set of settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem
+from core.model import Embedder, load_embedder, load_reranker
+from core.passage import Passage
+from core.settings import DEFAULT_CORPUS, Settings
+from core.text import content_words
+
+from . import quote as quoting
+from .keywords import KeywordIndex
+from .loading import LoadedIndex, load_index, previous_corpus
+from .rank import mmr, top_k
+from .scoring import Scores, evidence, score
+from .spelling import Speller
+
+BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
+QUOTE_LEXICAL_WEIGHT = 0.3
+CALIBRATION_SETTINGS = ("dense_weight", "sentence_weight", "bm25_weight", "diversity", "reranker",
+                        "keyword_evidence", "abstain_margin")
+NO_ANSWER = ("No good answer: nothing in these documents is close to this question. "
+             "The nearest passages are listed below, but they probably do not answer it.")
+
+
+@dataclass(frozen=True)
+class Result:
+    rank: int
+    score: float
+    confidence: str  # "strong", "partial" or "weak"
+    text: str
+    quote: str
+    quote_start: int
+    quote_end: int
+    passage: Passage
+
+    # The passage's own fields, flattened for the JSON contract and the page.
+    title = property(lambda self: self.passage.title)
+    section = property(lambda self: self.passage.section)
+    question = property(lambda self: self.passage.question)
+    source = property(lambda self: self.passage.source)
+    paragraph = property(lambda self: self.passage.paragraph)
+    start = property(lambda self: self.passage.start)
+    end = property(lambda self: self.passage.end)
+    kind = property(lambda self: self.passage.kind)
+    id = property(lambda self: self.passage.id)
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {
+            "rank": self.rank, "score": round(self.score, 4), "text": self.text,
+            "quote": self.quote, "title": p.title, "section": p.section,
+            "source": p.source, "paragraph": p.paragraph, "start": p.start, "end": p.end,
+            "quote_start": self.quote_start, "quote_end": self.quote_end,
+            "confidence": self.confidence, "question": p.question, "kind": p.kind,
+            "paragraph_end": p.paragraph_end, "id": p.id, "page": p.page,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    results: list[Result]
+    notice: str = ""  # shown instead of claiming an answer, when answered is False
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "answered": self.answered,
+                "notice": self.notice, "results": [r.to_json() for r in self.results]}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where unrelated questions land in this corpus: the bar a real answer must clear."""
+
+    baseline_scores: tuple[float, ...]
+    threshold: float  # evidence below this: no good answer
+    strong: float  # evidence at or above this: strong match
+
+    def confidence(self, evidence: float) -> str:
+        if evidence >= self.strong:
+            return "strong"
+        return "partial" if evidence >= self.threshold else "weak"
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The outcome of ranking, before results are dressed with quotes."""
+
+    query: str  # the question as matched (typos repaired)
+    rows: list[int]  # passage rows, best first
+    scores: np.ndarray  # fused score of each row
+    evidence: np.ndarray  # how closely each row matches in meaning and words
+    sentence_sims: np.ndarray  # similarity of every sentence in the index to the query
+
+    @property
+    def best_evidence(self) -> float:
+        return float(self.evidence.max()) if len(self.rows) else float("-inf")
+
+
+@dataclass(frozen=True)
+class Searcher:
+    index: LoadedIndex
+    embedder: Embedder
+    settings: Settings
+
+    # --- what is derived from the build, once per loaded build ------------------------------
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.index.passages
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        return self.index.memo("keywords", lambda: KeywordIndex([keyword_text(p) for p in self.passages]))
+
+    @property
+    def speller(self) -> Speller:
+        return self.index.memo(("speller", self.embedder.name), lambda: Speller(
+            [keyword_text(p) for p in self.passages], self.embedder.words()))
+
+    @property
+    def calibration(self) -> Calibration:
+        """Computed once per build and settings that change it (then kept with the build)."""
+        key = ("calibration", self.embedder.name, baseline_digest(),
+               tuple(getattr(self.settings, name) for name in CALIBRATION_SETTINGS))
+        return self.index.memo(key, lambda: calibrate(self, baseline_questions()))
+
+    def with_settings(self, **changes) -> "Searcher":
+        """The same loaded index and model with other query-time settings (for comparisons);
+        the keyword index and the speller are shared, not rebuilt."""
+        return dataclasses.replace(self, settings=self.settings.query_changes(**changes))
+
+    # --- searching -----------------------------------------------------------------------------
+
+    def scores(self, question: str, vector: np.ndarray | None = None) -> Scores:
+        """Every passage's scores for the question (typos repaired first). `vector` is the
+        embedding of the repaired question when it was already embedded (in a batch)."""
+        query = self.speller.correct(question)
+        vector = self.embedder.encode([query])[0] if vector is None else vector
+        return score(self.index, self.keywords, query, vector)
+
+    def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> Answer:
+        question = clean_question(question, self.settings.max_query_chars)
+        k = self.settings.top_k if k is None else max(1, int(k))
+        ranking = self.rank(question, k, sources)
+        answered = ranking.best_evidence >= self.calibration.threshold
+        return Answer(question=question, answered=answered, results=self.results(ranking),
+                      notice="" if answered else NO_ANSWER)
+
+    def rank(self, question: str, k: int, sources: list[str] | None = None,
+             vector: np.ndarray | None = None) -> Ranking:
+        """The k best passages for the question, with their fused scores and evidence."""
+        found = self.scores(question, vector)
+        s = self.settings
+        fused = found.fused(s)
+        if sources:
+            allowed = np.array([p.source in sources for p in self.passages])
+            fused = np.where(allowed, fused, -np.inf)
+        wide = k * 4 if (s.diversity or s.reranker) else k
+        rows = [int(i) for i in top_k(fused, wide) if np.isfinite(fused[i])]
+        if s.reranker and rows:
+            rerank = load_reranker(s.reranker).scores(found.query, [self.passages[i].text for i in rows])
+            rows = [rows[j] for j in top_k(rerank, len(rows))]
+            fused = fused.copy()
+            fused[rows] = np.sort(rerank)[::-1]
+        if s.diversity and rows:
+            relevance = fused[rows] / max(float(fused[rows[0]]), 1e-9)
+            picked = mmr(relevance, self.index.passage_vectors[rows], k, 1.0 - s.diversity)
+            rows = [rows[j] for j in picked]
+        rows = rows[:k]
+        return Ranking(found.query, rows, fused[rows],
+                       evidence(found, self.keywords, rows, s.keyword_evidence), found.sentence_sims)
+
+    def results(self, ranking: Ranking, question_words: set[str] | None = None) -> list[Result]:
+        """The ranked passages as results, each with the sentence(s) that answer quoted.
+        `question_words`: the words a quote should share (default: the query's content words)."""
+        words = content_words(ranking.query) if question_words is None else question_words
+        return [self.result(ranking, n, words) for n in range(len(ranking.rows))]
+
+    def result(self, ranking: Ranking, n: int, question_words: set[str]) -> Result:
+        """The n-th ranked passage as a result, with the sentence(s) that answer quoted."""
+        row = ranking.rows[n]
+        p = self.passages[row]
+        first = self.index.first_sentence[row]
+        sentences = p.sentence_texts()
+        overlap = quoting.word_overlap(question_words, sentences)
+        sims = ranking.sentence_sims[first : first + len(sentences)]
+        q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
+        confidence = self.calibration.confidence(float(ranking.evidence[n]))
+        if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
+            q = quoting.Quote(p.start, p.start, ())
+        return Result(
+            rank=n + 1, score=float(ranking.scores[n]), confidence=confidence,
+            text=p.text, quote=p.text[q.start - p.start : q.end - p.start],
+            quote_start=q.start, quote_end=q.end, passage=p,
+        )
+
+    # --- the documents -------------------------------------------------------------------------
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """The passage with this id, or None."""
+        rows = self.index.memo("rows", lambda: {p.id: i for i, p in enumerate(self.passages)})
+        row = rows.get(passage_id)
+        return None if row is None else self.passages[row]
+
+    def neighbours(self, passage: Passage, before: int = 1, after: int = 1) -> tuple[list[Passage], list[Passage]]:
+        """The passages just before and after this one in the same document."""
+        same = [p for p in self.passages if p.source == passage.source]
+        at = next(i for i, p in enumerate(same) if p.id == passage.id)
+        return same[max(0, at - before) : at], same[at + 1 : at + 1 + after]
+
+    def documents(self) -> list[tuple[str, str]]:
+        """(source, title) of each indexed document, in index order."""
+        def compute():
+            seen: dict[str, str] = {}
+            for p in self.passages:
+                seen.setdefault(p.source, p.title)
+            return list(seen.items())
+        return list(self.index.memo("documents", compute))
+
+
+def keyword_text(p: Passage) -> str:
+    return f"{p.section} {p.question} {p.text}"
+
+
+INVISIBLE = dict.fromkeys(
+    [c for c in range(0x20) if c not in (9, 10, 13)] + [0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]
+)
+
+
+def clean_question(question: str, max_chars: int, what: str = "question") -> str:
+    """The question on one line, without control or zero-width characters, and with any lone
+    surrogate (undecodable bytes passed on a command line) replaced; EmptyQuestion if nothing is left."""
+    text = "" if question is None else str(question)
+    text = text.encode("utf-8", "replace").decode("utf-8").translate(INVISIBLE)
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQuestion(what)
+    return text[:max_chars]
+
+
+def baseline_questions() -> list[str]:
+    lines = BASELINE_FILE.read_text(encoding="utf-8").splitlines()
+    return [l.strip() for l in lines if l.strip() and not l.startswith("#")]
+
+
+def baseline_digest() -> str:
+    return hashlib.sha256(BASELINE_FILE.read_bytes()).hexdigest()[:16]
+
+
+def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
+    """Score unrelated questions against this corpus; an answer must clearly beat them. Their
+    embeddings are computed once per build and model; only the rankings follow the settings."""
+    repaired = [searcher.speller.correct(q) for q in questions]
+    vectors = searcher.index.memo(("baseline vectors", searcher.embedder.name, tuple(repaired)),
+                                  lambda: searcher.embedder.encode(repaired))
+    best = np.array([searcher.rank(q, 5, vector=v).best_evidence for q, v in zip(questions, vectors)])
+    threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
+    spread = float(best.std())
+    return Calibration(tuple(float(b) for b in best), threshold, threshold + 3 * spread)
+
+
+def open_searcher(
+    index_dir: Path | None = None,
+    settings: Settings | None = None,
+    rebuild: bool = True,
+    on_event: Callable | None = None,
+    corpus: list[Path] | None = None,
+) -> Searcher:
+    """Load the index (building or rebuilding it when missing or out of date) and the model.
+    The index is checked before the model is loaded, so a missing index is reported at once."""
+    # The one place the read side calls the write side: to build an index that is missing or
+    # out of date, as the page and the CLI promise to do.
+    from ingest.build import Event, build_index, print_event
+
+    settings = settings or Settings.from_env()
+    index_dir = Path(index_dir or settings.index_folder())
+    try:
+        loaded, embedder = load_matching(index_dir, settings)
+    except IndexProblem as problem:
+        if not rebuild or isinstance(problem, IndexCorrupt):
+            raise
+        on_event = on_event or print_event
+        paths = corpus or previous_corpus(index_dir) or [DEFAULT_CORPUS]
+        on_event(Event("plan", f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…"))
+        build_index(paths, index_dir, settings, on_event=on_event)
+        loaded, embedder = load_matching(index_dir, settings)
+    searcher = Searcher(loaded, embedder, settings)
+    searcher.calibration  # noqa: B018 - computed now, so that the first question is quick
+    return searcher
+
+
+def load_matching(index_dir: Path, settings: Settings) -> tuple[LoadedIndex, Embedder]:
+    """The current build, checked against the settings and then against the model's dimension."""
+    loaded = load_index(index_dir, settings)
+    embedder = load_embedder(settings.model_path())
+    problem = loaded.manifest.mismatch(settings, index_dir, embedder.dimension)
+    if problem is not None:
+        raise problem
+    return loaded, embedder

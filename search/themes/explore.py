@@ -1,0 +1,157 @@
+"""Finding passages by theme: theme search (a phrase -> passages from every essay that treats
+it, with the question ranking's scores) and "more like this" (passages closest in meaning to
+one passage). Both dress their results with the Searcher's own quote and confidence step."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..searcher import Ranking, clean_question
+from ..scoring import evidence
+from .cluster import across_documents
+
+NEAR_DUPLICATE = 0.95  # cosine above which two passages count as the same text
+
+
+def find_passage(passages, ref: str):
+    """The row of a passage named by its id, or by SOURCE:PARAGRAPH (the first passage that
+    covers that paragraph). LookupError with a helpful message when there is none."""
+    ref = (ref or "").strip()
+    for row, p in enumerate(passages):
+        if p.id == ref:
+            return row
+    source, sep, number = ref.rpartition(":")
+    if sep and number.strip().isdigit():
+        n = int(number)
+        same = [(row, p) for row, p in enumerate(passages) if p.source == source.strip()]
+        if not same:
+            names = sorted({p.source for p in passages})
+            raise LookupError(f"no document {source!r} in the index; documents: {', '.join(names)}")
+        for row, p in same:
+            if p.paragraph <= n <= p.paragraph_end:
+                return row
+        numbers = sorted({q for _, p in same for q in range(p.paragraph, p.paragraph_end + 1)})
+        raise LookupError(f"{source} has no passage at paragraph {n}; paragraphs with passages: "
+                          f"{numbers[0]}–{numbers[-1]}")
+    raise LookupError(f"no passage {ref!r}: give a passage id or SOURCE:PARAGRAPH "
+                      "(e.g. essay.txt:3)")
+
+
+@dataclass(frozen=True)
+class EssayCount:
+    source: str
+    title: str
+    shown: int  # results from this essay
+    matching: int  # passages of this essay on the theme, shown or not
+
+
+@dataclass(frozen=True)
+class ThemeSearch:
+    question: str  # the phrase as searched
+    answered: bool
+    results: list  # search.searcher.Result, grouped by essay (essays with the best match first)
+    essays: list[EssayCount]  # every essay of the index, in the order of the results
+    notice: str = ""
+
+    def groups(self) -> list[tuple[EssayCount, list]]:
+        """(essay, its results) for each essay with results, in order."""
+        return [(e, [r for r in self.results if r.source == e.source]) for e in self.essays if e.shown]
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "answered": self.answered, "notice": self.notice,
+                "results": [r.to_json() for r in self.results],
+                "per_essay": [asdict(e) for e in self.essays]}
+
+
+def round_robin(groups: list[list[int]], k: int, vectors: np.ndarray,
+                near_duplicate: float = NEAR_DUPLICATE) -> list[int]:
+    """Take the best remaining row of each group in turn (groups in order, rows best first)
+    until k are taken, skipping a row nearly identical to one already taken."""
+    queues = [list(g) for g in groups]
+    taken: list[int] = []
+    while len(taken) < k and any(queues):
+        for queue in queues:
+            while queue:
+                row = queue.pop(0)
+                if not taken or float(np.max(vectors[taken] @ vectors[row])) <= near_duplicate:
+                    taken.append(row)
+                    break
+            if len(taken) == k:
+                break
+    return taken
+
+
+def theme_search(searcher, phrase: str, k: int = 10) -> ThemeSearch:
+    """Passages on a theme from every essay that treats it: the question ranking's scores
+    (meaning, best sentence, keywords), every passage that clears the "answered" bar, then
+    essays take turns (best essay first) so that k results cover as many essays as possible.
+    When none clears the bar, the nearest passages are shown, still across essays, with a notice."""
+    phrase = clean_question(phrase, searcher.settings.max_query_chars, "theme")
+    k = max(1, int(k))
+    found = searcher.scores(phrase)
+    fused = found.fused(searcher.settings)
+    n = len(searcher.passages)
+    strength = evidence(found, searcher.keywords, range(n), searcher.settings.keyword_evidence)
+    on_theme = strength >= searcher.calibration.threshold
+    answered = bool(on_theme.any())
+    eligible = on_theme if answered else np.ones(n, dtype=bool)
+    order = np.lexsort((np.arange(n), -fused))
+    titles = dict(searcher.documents())
+    by_essay: dict[str, list[int]] = {source: [] for source in titles}
+    for row in order:
+        if eligible[row]:
+            by_essay[searcher.passages[row].source].append(int(row))
+    essays = sorted((e for e in by_essay if by_essay[e]), key=lambda e: (-fused[by_essay[e][0]], e))
+    picked = round_robin([by_essay[e] for e in essays], k, searcher.index.passage_vectors)
+    position = {e: i for i, e in enumerate(essays)}
+    rows = sorted(picked, key=lambda r: (position[searcher.passages[r].source], -fused[r], r))
+    results = searcher.results(Ranking(found.query, rows, fused[rows], strength[rows], found.sentence_sims))
+    shown = Counter(searcher.passages[r].source for r in rows)
+    matching = Counter(searcher.passages[r].source for r in np.flatnonzero(on_theme))
+    listed = essays + [e for e in titles if e not in position]
+    counts = [EssayCount(e, titles[e], shown.get(e, 0), matching.get(e, 0)) for e in listed]
+    notice = "" if answered else (
+        "Nothing in these documents is clearly on this theme. The nearest passages of each "
+        "essay are listed below, but they probably do not treat it.")
+    return ThemeSearch(phrase, answered, results, counts, notice)
+
+
+@dataclass(frozen=True)
+class Similar:
+    passage: object  # the Passage the others are like
+    results: list  # search.searcher.Result, most similar first
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {"passage": {"id": p.id, "source": p.source, "paragraph": p.paragraph,
+                            "title": p.title, "text": p.text},
+                "results": [r.to_json() for r in self.results]}
+
+
+def document_free_vectors(index) -> np.ndarray:
+    """across_documents() of a loaded index's passage vectors, computed once per loaded index."""
+    return index.memo("document-free vectors", lambda: across_documents(
+        index.passage_vectors, [p.source for p in index.passages]))
+
+
+def more_like_this(searcher, ref: str, k: int = 5) -> Similar:
+    """The k passages closest in meaning to the passage `ref` (id or SOURCE:PARAGRAPH), never the
+    passage itself nor a near-duplicate of it (cosine above NEAR_DUPLICATE) or of each other.
+    Closeness is measured as for themes, on what a passage says beyond what its whole essay
+    shares, so that the essay's own title and voice do not keep every neighbour in the same
+    essay. Each result quotes its sentence closest to the passage."""
+    row = find_passage(searcher.passages, ref)
+    vectors = searcher.index.passage_vectors
+    space = document_free_vectors(searcher.index)
+    sims = space @ space[row]
+    same = vectors @ vectors[row]
+    order = [int(r) for r in np.lexsort((np.arange(len(sims)), -sims))
+             if r != row and same[r] <= NEAR_DUPLICATE]
+    rows = round_robin([order], max(1, int(k)), vectors)
+    mean = vectors.mean(axis=0)  # quote the sentence closest to what is particular to the passage
+    sentence_sims = (searcher.index.sentence_vectors - mean) @ (vectors[row] - mean)
+    ranking = Ranking(searcher.passages[row].text, rows, sims[rows], same[rows], sentence_sims)
+    results = searcher.results(ranking, question_words=set())
+    return Similar(searcher.passages[row], results)
