@@ -159,20 +159,6 @@ def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped
         return None
 
 
-def collect_passages(paths: list[Path], settings: Settings,
-                     on_event: Callable[[Event], None] = print_event
-                     ) -> tuple[Path, list[Path], list[Passage], list[Skipped]]:
-    """Every document read afresh (no reuse): (root, files, passages, skipped)."""
-    root, files = discover(paths)
-    passages: list[Passage] = []
-    skipped: list[Skipped] = []
-    for f in files:
-        read = read_or_skip(f, relative(root, f), settings, skipped, on_event)
-        if read is not None:
-            passages.extend(read[0])
-    return root, files, passages, skipped
-
-
 def plan(index_dir: Path, settings: Settings, full: bool, on_event: Callable[[Event], None]) -> Plan:
     """What of the current build can be kept (see the module's docstring)."""
     build = fmt.current_build(index_dir)

@@ -12,7 +12,7 @@ import pytest
 from core.documents import read
 from core.errors import IngestError
 from ingest import build_index
-from ingest.build import collect_passages
+from helpers import HashEmbedder
 from core.documents import SkipFile, decode, discover, read_text
 from ingest.structure import parse
 
@@ -162,23 +162,24 @@ def test_each_bad_file_is_skipped_with_a_message_and_the_run_goes_on(tmp_path, s
     monkeypatch.setattr(read, "MAX_BYTES", 5000)
     _write(corpus / "huge.md", "Page after page of text. " * 400)
     messages: list[str] = []
-    _, files, passages, skipped = collect_passages([corpus], settings, lambda e: messages.append(e.message))
-    reasons = {s.source: s.reason for s in skipped}
+    report = build_index([corpus], tmp_path / "index", settings, on_event=lambda e: messages.append(e.message),
+                         progress=False, embedder=HashEmbedder())
+    reasons = {s.source: s.reason for s in report.skipped}
     expected = {name: why for name, (_, why) in BAD_FILES.items()} | {"huge.md": "too large"}
     assert set(reasons) == set(expected)
     for name, why in expected.items():
         assert why in reasons[name]
         assert any(name in m and why in m for m in messages), (name, messages)
-    assert {p.source for p in passages} == {"good.txt"}
-    assert len(files) == len(expected) + 1
+    assert report.documents == 1 and len(report.changes.added) == len(expected) + 1  # every file found
 
 
 def test_file_with_only_boilerplate_is_skipped(tmp_path, settings):
     _write(tmp_path / "good.txt", GOOD)
     _write(tmp_path / "furniture.txt", "Skip to content\n\nShare this:\n\nLike this:\n\nBack to top button\n")
-    _, _, passages, skipped = collect_passages([tmp_path], settings, lambda m: None)
-    assert [(s.source, "no passages" in s.reason) for s in skipped] == [("furniture.txt", True)]
-    assert passages
+    report = build_index([tmp_path], tmp_path / ".index", settings, on_event=lambda e: None,
+                         progress=False, embedder=HashEmbedder())
+    assert [(s.source, "no passages" in s.reason) for s in report.skipped] == [("furniture.txt", True)]
+    assert report.passages
 
 
 def test_directory_without_documents_is_a_clear_error(tmp_path, settings):
