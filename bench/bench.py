@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -237,6 +238,26 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
             "ratio_target": RATIO_TARGET,
         }
 
+        # 7. query-time settings and an empty question: what should cost (almost) nothing
+        log("settings: with_settings and an empty question…")
+        changed = []
+        for n in range(repeat * 4):
+            t = time.perf_counter()
+            other = searcher.with_settings(diversity=0.0 if n % 2 else 0.1)
+            changed.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        other.search(questions[0], k=K)  # the first question under new settings calibrates them
+        first_under_new = time.perf_counter() - t
+        empty = []
+        for _ in range(3):
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "search", "   "], cwd=REPO, capture_output=True)
+            empty.append(time.perf_counter() - t)
+        out["settings"] = {"with_settings": stats_ms(changed),
+                           "first_search_under_new_settings_ms": first_under_new * 1000,
+                           "empty_question_cli_s": statistics.median(empty),
+                           "empty_question_exit_code": done.returncode}
+
         # 6. a 20,000-character question
         log("long question…")
         lq = long_question()
@@ -293,6 +314,13 @@ def print_table(r: dict) -> None:
         ("  library", f"{lq['library']['p50_ms']:8.2f} {lq['library']['p95_ms']:8.2f} {lq['library']['mean_ms']:8.2f}"),
         ("  plain FAISS", f"{lq['plain_faiss']['p50_ms']:8.2f} {lq['plain_faiss']['p95_ms']:8.2f} "
                           f"{lq['plain_faiss']['mean_ms']:8.2f}"),
+        ("", ""),
+        ("QUERY-TIME SETTINGS", ""),
+        ("  with_settings(diversity=...) p50", f"{r['settings']['with_settings']['p50_ms']:8.3f} ms"),
+        ("  first search under new settings", f"{r['settings']['first_search_under_new_settings_ms']:8.1f} ms"
+                                             "  (calibrates them, once)"),
+        ("  python -m search '   ' (exit code)", f"{r['settings']['empty_question_cli_s']:8.2f} s   "
+                                                 f"({r['settings']['empty_question_exit_code']})"),
         ("", ""),
         ("PEAK MEMORY (ru_maxrss)", ""),
         ("  bench process (ingest + warm)", f"{mem['bench_process_peak_rss_mb']:8.0f} MB  ru_maxrss"
