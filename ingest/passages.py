@@ -1,6 +1,7 @@
 """Paragraphs to passages: split long paragraphs at sentence boundaries, merge short ones.
 
-A passage is always a contiguous span of the document text: `text == doc[start:end]`.
+A passage is always a contiguous span of the document text: `text == doc[start:end]`. A code
+block is one passage of kind "code", never split or merged.
 """
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def make_passages(
 ) -> list[Passage]:
     pieces: list[tuple[Paragraph, list[tuple[int, int]]]] = []
     for para in structure.paragraphs:
+        if para.kind == "code":  # kept whole: its "sentence" is the block itself
+            pieces.append((para, [(para.start, para.end)]))
+            continue
         sents = sentence_spans(text, para.start, para.end)
         for group in _split(sents, max_chars):
             pieces.append((para, group))
@@ -57,7 +61,7 @@ def make_passages(
         [span.start for span in structure.headings + structure.questions]
         + [span.start for span, _ in structure.dropped]
     )
-    merged = _merge_short(pieces, min_chars, max_chars, breaks)
+    merged = _merge_short(_attach_code(text, pieces, max_chars, breaks), min_chars, max_chars, breaks)
     passages = []
     seen: dict[str, int] = {}
     for group in merged:
@@ -88,10 +92,29 @@ def _split(sents: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int,
     return [g for g in groups if g]
 
 
-def _merge_short(pieces, min_chars: int, max_chars: int, breaks: list[int] = ()):
-    """Merge a piece shorter than min_chars into its neighbour in the same section, same FAQ
-    question and same kind (comments are never merged: each is a different voice)."""
-    groups: list[list[tuple[Paragraph, list[tuple[int, int]]]]] = [[p] for p in pieces]
+def _attach_code(text: str, pieces, max_chars: int, breaks: list[int]):
+    """Groups of pieces: each piece alone, except that a code block joins the text that
+    introduces it (the piece just before, in the same section, ending with a colon: "For
+    example:") when the code is no longer than two passages."""
+    groups: list[list[tuple[Paragraph, list[tuple[int, int]]]]] = []
+    for para, sents in pieces:
+        prev = groups[-1][-1] if groups else None
+        if (para.kind == "code" and prev is not None and prev[0].kind == "body"
+                and (prev[0].section, prev[0].question) == (para.section, para.question)
+                and text[prev[1][0][0]:prev[1][-1][1]].rstrip().endswith(":")
+                and bisect.bisect(breaks, prev[0].end) == bisect.bisect(breaks, para.start)
+                and para.end - para.start <= 2 * max_chars):
+            groups[-1].append((para, sents))
+        else:
+            groups.append([(para, sents)])
+    return groups
+
+
+def _merge_short(groups, min_chars: int, max_chars: int, breaks: list[int] = ()):
+    """Merge a group shorter than min_chars into its neighbour in the same section, same FAQ
+    question and same kind (comments are never merged: each is a different voice; nor is code
+    but where it joined the text introducing it)."""
+    groups = [list(g) for g in groups]
 
     def length(g):
         return g[-1][1][-1][1] - g[0][1][0][0]

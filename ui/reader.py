@@ -137,7 +137,7 @@ def reader_html(blocks: Sequence[Block], selected: str, quote_start: int | None 
             opening = f'<div class="para" data-passage="{render.esc(p.id)}">'
         title = f' title="Paragraph {render.esc(cite.paragraph_range(p))}"' if number else ""
         parts.append(f'{opening}<span class="num"{title}>{render.esc(number)}</span>'
-                     f'<p class="text">{tag}{body}</p></div>')
+                     f'<p class="text{" code" if p.kind == "code" else ""}">{tag}{body}</p></div>')
     parts.append("</div>")
     return "".join(parts)
 

@@ -44,6 +44,8 @@ CSS = """
 .essay-badge.partial { background: #fdefc8; color: #6b4a00; }
 .essay-badge.weak { background: #e6e8eb; color: #3d4148; }
 .essay-passage { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+.essay-passage.code, .essay-reader .text.code { font-family: ui-monospace, "DejaVu Sans Mono", monospace;
+  font-size: .85rem; line-height: 1.45; }
 .essay-passage mark { background: #ffe066; color: #1a1a1a; padding: .05em .15em;
   border-radius: .2em; box-decoration-break: clone; -webkit-box-decoration-break: clone; }
 .essay-where { font-size: .85rem; opacity: .7; margin-top: .5rem; overflow-wrap: anywhere; }
@@ -120,7 +122,8 @@ def card_html(passage: Passage, quote_start: int | None = None, quote_end: int |
     return (
         '<div class="essay-card">'
         f'<div class="head">{head}<span class="title">{esc(heading(passage))}</span></div>'
-        f'<p class="essay-passage">{marked(passage.text, passage.start, quote_start, quote_end)}</p>'
+        f'<p class="essay-passage{" code" if passage.kind == "code" else ""}">'
+        f'{marked(passage.text, passage.start, quote_start, quote_end)}</p>'
         f'<div class="essay-where">{esc(cite.where(passage))}</div>'
         "</div>"
     )

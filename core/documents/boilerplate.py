@@ -45,10 +45,12 @@ _LABEL_RULES = [
 _LABEL = re.compile(r"^(?:" + "|".join(_LABEL_RULES) + r")$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!]$")
 
-# A line opening the comment section: "30 thoughts on “...”", "12 comments", "Comments (4)".
+# A heading opening the comment section: "30 thoughts on “...”", "12 comments", "Comments (4)",
+# "What readers are saying". Only a heading that means one: a line such as "response:" before
+# a code block, or any line ending in a colon, is not.
 _COMMENTS = re.compile(
     r"^(?:(\d+|one|two|three) (thoughts?|comments?|responses?|replies|reactions?)( (on|to) .*)?"
-    r"|comments?( \(\d+\))?:?|responses?:?|what (people|readers) (are saying|said):?)$",
+    r"|comments?( \(\d+\))?|responses|what (people|readers) (are saying|said))$",
     re.IGNORECASE,
 )
 
@@ -65,7 +67,7 @@ def opens_comments(line: str) -> bool:
     A heading, not a sentence: "Three thoughts on intimacy stayed with me." is body text.
     """
     line = line.strip()
-    return bool(_COMMENTS.match(line)) and not _SENTENCE_END.search(line)
+    return bool(_COMMENTS.match(line)) and not _SENTENCE_END.search(line) and (line[:1].isupper() or line[:1].isdigit())
 
 
 def is_category_label(line: str, next_line: str | None, heading_like) -> bool:

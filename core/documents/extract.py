@@ -55,11 +55,10 @@ def extract(path: Path, data: bytes | None = None) -> Extracted:
             raise SkipFile(f"cannot be read ({err.strerror or err.__class__.__name__})") from None
     if not data.strip():
         raise SkipFile("empty: the file has no text")
-    blocks, pages = {"html": _html, "pdf": _pdf, "docx": _docx}[kind](data)
-    text = "".join(blocks)
+    text, pages, code = {"html": _html, "pdf": _pdf, "docx": _docx}[kind](data)
     if not text.strip():
         raise SkipFile("empty: no text was found in it")
-    return Extracted(text, kind, pages)
+    return Extracted(text, kind, pages, tuple(code))
 
 
 def clean(text: str) -> str:
@@ -70,20 +69,54 @@ def clean(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _join(blocks: list[str]) -> str:
-    """Blocks as paragraphs: separated by one blank line, ending with a line break."""
-    kept = [b for b in (clean(b) for b in blocks) if b]
-    return "".join(b + "\n\n" for b in kept)
+def _join(blocks: list) -> tuple[str, list[tuple[int, int]]]:
+    """Blocks as paragraphs: separated by one blank line, ending with a line break; and where
+    the code blocks (`Code`, see `code_block`) stand in the text: they keep their lines,
+    indentation and blank lines."""
+    parts, code, at = [], [], 0
+    for b in blocks:
+        text = b if isinstance(b, Code) else clean(b)
+        if not text.strip():
+            continue
+        if isinstance(b, Code):
+            code.append((at, at + len(text)))
+        parts.append(text + "\n\n")
+        at += len(text) + 2
+    return "".join(parts), code
+
+
+class Code(str):
+    """A block of code in the extracted text."""
+
+
+_PERMALINK = re.compile(r"\s*[¶§🔗⚓]+\s*$")  # the anchor mark site generators put after headings
+
+
+def heading_text(text: str) -> str:
+    """A heading on one line, without the permalink mark after it ("Sorting HOW TO¶")."""
+    return _PERMALINK.sub("", " ".join(clean(text).split()))
 
 
 def _heading(text: str, level: int) -> str:
-    text = " ".join(clean(text).split())
+    text = heading_text(text)
     return f"{'#' * min(max(level, 1), 6)} {text}" if text else ""
+
+
+def code_block(text: str) -> Code:
+    """Code kept whole: lines, indentation and blank lines as written (control characters
+    replaced, trailing spaces and blank edges trimmed)."""
+    lines = [_CONTROL.sub(" ", line).rstrip()
+             for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return Code("\n".join(lines))
 
 
 # --- HTML --------------------------------------------------------------------------------
 
-def _html(data: bytes) -> tuple[list[str], None]:
+def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
     if looks_binary(data):
         raise SkipFile("binary: it does not look like an HTML page")
     import trafilatura
@@ -120,7 +153,7 @@ def _html(data: bytes) -> tuple[list[str], None]:
     blocks: list[str] = []
     for el in (main if main is not None else []):
         blocks.extend(_xml_blocks(el))
-    title = " ".join((doc.get("title") or "").split())
+    title = heading_text(doc.get("title") or "")
     if blocks and title and not clean(blocks[0]).startswith("#"):
         blocks.insert(0, _heading(title, 1))
     comments = doc.find("comments")
@@ -130,7 +163,8 @@ def _html(data: bytes) -> tuple[list[str], None]:
         if said:
             blocks.append("Comments")
             blocks.extend(said)
-    return [_join(blocks)], None
+    text, code = _join(blocks)
+    return text, None, code
 
 
 def _xml_blocks(el, headings: bool = True) -> list[str]:
@@ -166,7 +200,9 @@ def _xml_blocks(el, headings: bool = True) -> list[str]:
         return []
     if tag == "div":
         return [b for c in el for b in _xml_blocks(c, headings)]
-    return [_inline(el)]  # p, quote, code and anything else: one paragraph
+    if tag == "code":  # a <pre> block: kept whole as code, never cut line by line
+        return [code_block(_inline(el))]
+    return [_inline(el)]  # p, quote and anything else: one paragraph
 
 
 def _inline(el) -> str:
@@ -180,7 +216,7 @@ def _inline(el) -> str:
 
 # --- PDF ---------------------------------------------------------------------------------
 
-def _pdf(data: bytes) -> tuple[list[str], list[int]]:
+def _pdf(data: bytes) -> tuple[str, list[int], list]:
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -226,7 +262,7 @@ def _pdf(data: bytes) -> tuple[list[str], list[int]]:
         offsets.append(len(text))
         if page:
             text += page + "\n"
-    return [text], offsets
+    return text, offsets, []
 
 
 def _page_text(raw: str) -> str:
@@ -252,7 +288,7 @@ def _page_text(raw: str) -> str:
 
 # --- DOCX --------------------------------------------------------------------------------
 
-def _docx(data: bytes) -> tuple[list[str], None]:
+def _docx(data: bytes) -> tuple[str, None, list]:
     if data.startswith(_OLE2):
         raise SkipFile("encrypted or not a .docx: it is an Office compound file (a password-"
                        "protected document, or an old .doc renamed); save it as an unprotected .docx")
@@ -280,7 +316,7 @@ def _docx(data: bytes) -> tuple[list[str], None]:
     blocks = [b for b in blocks if clean(b)]
     if blocks and title and not clean(blocks[0]).startswith("#"):
         blocks.insert(0, _heading(title, 1))
-    return [_join(blocks)], None
+    return _join(blocks)[0], None, []
 
 
 def _docx_paragraph(p) -> str:

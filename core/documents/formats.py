@@ -19,6 +19,7 @@ class Extracted:
     text: str
     kind: str  # "text", "html", "pdf" or "docx"
     pages: list[int] | None = None  # PDF only: the offset in `text` where each page starts
+    code: tuple[tuple[int, int], ...] = ()  # web pages: where each code block (<pre>) stands in `text`
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding the character at `offset` (None for formats without pages)."""

@@ -376,6 +376,7 @@ def test_comment_section_headings(line):
     "Two responses to vulnerability are common: withdrawal and openness.",
     "One thought on love: it takes time.",
     "Comments from friends can hurt.",
+    "response:", "Comments:", "comments", "replies:",  # a word ending in a colon before code, say
 ])
 def test_sentences_do_not_open_the_comment_section(line):
     assert not boilerplate.opens_comments(line)
