@@ -158,7 +158,7 @@ class Searcher:
         k = self.settings.top_k if k is None else max(1, int(k))
         ranking = self.rank(question, k, sources)
         answered = ranking.best_evidence >= self.calibration.threshold
-        return Answer(question=question, answered=answered, results=self.results(ranking),
+        return Answer(question=question, answered=answered, results=follow_ranking(self.results(ranking)),
                       notice="" if answered else NO_ANSWER)
 
     def rank(self, question: str, k: int, sources: list[str] | None = None,
@@ -231,6 +231,22 @@ class Searcher:
                 seen.setdefault(p.source, p.title)
             return list(seen.items())
         return list(self.index.memo("documents", compute))
+
+
+STRENGTH = {"weak": 0, "partial": 1, "strong": 2}
+
+
+def follow_ranking(results: list[Result]) -> list[Result]:
+    """Match labels that follow the ranking: no card says more than a card above it (a result
+    brought down to "weak" highlights nothing, as every weak match)."""
+    out, cap = [], "strong"
+    for r in results:
+        if STRENGTH[r.confidence] > STRENGTH[cap]:
+            quote = {} if cap != "weak" else {"quote": "", "quote_start": r.start, "quote_end": r.start}
+            r = dataclasses.replace(r, confidence=cap, **quote)
+        cap = r.confidence
+        out.append(r)
+    return out
 
 
 def keyword_text(p: Passage) -> str:

@@ -122,3 +122,15 @@ def test_query_settings_share_what_is_derived_from_the_build(searcher):
     assert other.calibration is other.calibration
     assert searcher.with_settings(diversity=0.0).calibration is other.calibration
     assert searcher.calibration is searcher.with_settings().calibration
+
+
+def test_labels_follow_the_ranking(searcher):
+    """A card never has a stronger label than one ranked above it (over many questions)."""
+    order = {"weak": 0, "partial": 1, "strong": 2}
+    questions = ["trust", "Is attraction enough?", "what do bees eat", "loneliness at work",
+                 "How can I rebuild trust after being hurt?", "taxes and intimacy"]
+    for q in questions:
+        labels = [order[r.confidence] for r in searcher.search(q, k=10).results]
+        assert labels == sorted(labels, reverse=True), (q, labels)
+        for r in searcher.search(q, k=10).results:
+            assert (r.confidence == "weak") == (r.quote == ""), (q, r.rank)
