@@ -31,7 +31,7 @@ import numpy as np
 from .errors import IndexCorrupt, IndexMismatch, IndexProblem, IndexStale, IngestBusy
 from .passage import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: code kept whole and web-page headings from the markup (passages differ from 1)
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST = "manifest.json"
