@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.errors import EssaysError
+from core.errors import EssaysError, SettingsError
 from core.settings import DEFAULT_CORPUS, Settings, describe
 
 from .build import build_index
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(model=args.model)
         index_dir = args.index_dir or settings.index_folder()
         report = build_index(paths, index_dir, settings, progress=not args.quiet, full=args.full)
+    except SettingsError as err:  # a usage error, as on the search command line
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except (EssaysError, OSError) as err:  # OSError: missing path, disk full
         print(f"error: {err}", file=sys.stderr)
         return 1

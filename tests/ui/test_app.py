@@ -480,3 +480,13 @@ def test_upload_control_is_off_by_default_and_on_when_allowed(seed_index, monkey
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert any(h.value == "Add documents" for h in at.sidebar.header)
+
+
+def test_a_bad_setting_stops_the_page_with_its_fix(seed_index, monkeypatch):
+    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(seed_index))
+    monkeypatch.setenv("ESSAYS_TOP_K", "five")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "ESSAYS_TOP_K='five' is not a whole number: use a number such as 5, or unset it for the default."]
+    assert not at.text_input  # nothing else is drawn
