@@ -13,7 +13,6 @@ import html
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .basket import Basket, BasketItem
 from .catalog import DocumentInfo, document_info

@@ -2,7 +2,6 @@
 discovery, and the `python -m ingest` command line."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

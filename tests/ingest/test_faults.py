@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from core import index_format as store
-from ingest import build, build_index
+from ingest import build_index
 from ingest.__main__ import main as ingest_main
 from core.passage import Passage
 from search import open_searcher
 from core.errors import IndexCorrupt, IndexStale
 from search.loading import load_index
-from helpers import CHILD_ENV_PATH, HTML_PAGE, PDF_PAGES, ROOT, TINY, HashEmbedder, assert_same_index, make_pdf
+from helpers import CHILD_ENV_PATH, HTML_PAGE, PDF_PAGES, ROOT, TINY, assert_same_index, make_pdf
 
 ENV = {**os.environ, "PYTHONPATH": CHILD_ENV_PATH}
 

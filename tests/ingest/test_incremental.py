@@ -6,7 +6,6 @@ import dataclasses
 import json
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from ingest import build, build_index
 from ingest.__main__ import main as ingest_main
 from core.documents import read_text
 from search.loading import load_index
-from helpers import DOCX_BLOCKS, PDF_PAGES, TINY, HashEmbedder, assert_same_index, contents, make_docx, make_pdf, quiet, write_files
+from helpers import DOCX_BLOCKS, PDF_PAGES, TINY, assert_same_index, contents, make_docx, make_pdf, quiet, write_files
 
 NEW_ESSAY = (
     "Learning To Rest Together\n\n"

@@ -10,13 +10,11 @@ import datetime as dt
 import io
 import re
 import shutil
-from types import SimpleNamespace
 
 from ingest import build_index
-from core.passage import Passage
 from ui import render
 from workshop import cite, handout
-from workshop.basket import Basket, BasketItem
+from workshop.basket import Basket
 from workshop.verify import Verifier, verifier
 from ui.address import page_url
 from helpers import ROOT
