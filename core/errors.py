@@ -26,6 +26,8 @@ class IngestBusy(EssaysError):
 class IndexProblem(EssaysError):
     """The index cannot be served as it is."""
 
+    reason = ""  # a short "built with …" for the ingest report, where the problem has one
+
 
 class IndexMissing(IndexProblem):
     """No index has been built in the folder yet."""

@@ -59,10 +59,9 @@ class LoadedIndex:
             return self.derived[key]
 
 
-def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True,
-               dimension: int | None = None) -> LoadedIndex:
-    """The current build of `index_dir`, when it matches `settings` (and the model's vector
-    `dimension`, when given) and, with `check_corpus`, the documents on disk."""
+def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True) -> LoadedIndex:
+    """The current build of `index_dir`, when it matches `settings` and, with `check_corpus`,
+    the documents on disk. (The model's vector dimension is checked once the model is loaded.)"""
     index_dir = Path(index_dir)
     build = fmt.current_build(index_dir)
     if build is None:
@@ -71,7 +70,7 @@ def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True,
         raise IndexCorrupt(f"The index in {index_dir} names a build folder that is missing ({build.name}). "
                            f"{fmt.rebuild_hint(index_dir)}")
     manifest = fmt.read_manifest(build, index_dir)
-    problem = manifest.mismatch(settings, index_dir, dimension)
+    problem = manifest.mismatch(settings, index_dir)
     if problem is not None:
         raise problem
     if check_corpus:

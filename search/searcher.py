@@ -8,7 +8,6 @@ settings costs nothing and a calibration is computed once per build and set of s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -135,9 +134,9 @@ class Searcher:
     @property
     def calibration(self) -> Calibration:
         """Computed once per build and settings that change it (then kept with the build)."""
-        key = ("calibration", self.embedder.name, baseline_digest(),
+        key = ("calibration", self.embedder.name,
                tuple(getattr(self.settings, name) for name in CALIBRATION_SETTINGS))
-        return self.index.memo(key, lambda: calibrate(self, baseline_questions()))
+        return self.index.memo(key, lambda: calibrate(self, self.index.memo("baseline", baseline_questions)))
 
     def with_settings(self, **changes) -> "Searcher":
         """The same loaded index and model with other query-time settings (for comparisons);
@@ -189,9 +188,11 @@ class Searcher:
         """The ranked passages as results, each with the sentence(s) that answer quoted.
         `question_words`: the words a quote should share (default: the query's content words)."""
         words = content_words(ranking.query) if question_words is None else question_words
-        return [self.result(ranking, n, words) for n in range(len(ranking.rows))]
+        calibration = self.calibration
+        return [self.result(ranking, n, words, calibration) for n in range(len(ranking.rows))]
 
-    def result(self, ranking: Ranking, n: int, question_words: set[str]) -> Result:
+    def result(self, ranking: Ranking, n: int, question_words: set[str],
+               calibration: Calibration | None = None) -> Result:
         """The n-th ranked passage as a result, with the sentence(s) that answer quoted."""
         row = ranking.rows[n]
         p = self.passages[row]
@@ -200,7 +201,7 @@ class Searcher:
         overlap = quoting.word_overlap(question_words, sentences)
         sims = ranking.sentence_sims[first : first + len(sentences)]
         q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
-        confidence = self.calibration.confidence(float(ranking.evidence[n]))
+        confidence = (calibration or self.calibration).confidence(float(ranking.evidence[n]))
         if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
             q = quoting.Quote(p.start, p.start, ())
         return Result(
@@ -272,10 +273,6 @@ def clean_question(question: str, max_chars: int, what: str = "question") -> str
 def baseline_questions() -> list[str]:
     lines = BASELINE_FILE.read_text(encoding="utf-8").splitlines()
     return [l.strip() for l in lines if l.strip() and not l.startswith("#")]
-
-
-def baseline_digest() -> str:
-    return hashlib.sha256(BASELINE_FILE.read_bytes()).hexdigest()[:16]
 
 
 def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:

@@ -1,7 +1,6 @@
 """python -m search [ask] "QUESTION" | -: answers with quotes and citation lines, or JSON."""
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 
@@ -9,6 +8,7 @@ from core.errors import EmptyQuestion
 from workshop import cite
 
 from ..searcher import Answer, clean_question
+from .output import emit
 
 HELP = "answer a question (or - : one question per line on standard input)"
 
@@ -56,8 +56,7 @@ def answer(searcher, question: str, args) -> int:
     except EmptyQuestion as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(found.to_json(), ensure_ascii=False) if args.json else format_answer(found))
-    return 0
+    return emit(args, found.to_json(), format_answer(found))
 
 
 def format_answer(answer: Answer) -> str:

@@ -2,7 +2,6 @@
 a theme across every essay, and passages like one passage."""
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 
@@ -11,6 +10,7 @@ from workshop import cite
 
 from .. import themes
 from ..searcher import clean_question
+from .output import emit
 
 THEME_TOP_K = 10
 
@@ -37,9 +37,7 @@ class map_command:
 
         searcher = open_searcher(args)
         found = themes.theme_map(searcher, args.themes)
-        print(json.dumps(map_json(searcher, found), ensure_ascii=False) if args.json
-              else format_map(searcher, found))
-        return 0
+        return emit(args, map_json(searcher, found), format_map(searcher, found))
 
 
 class theme_command:
@@ -63,8 +61,7 @@ class theme_command:
         from . import open_searcher
 
         found = themes.theme_search(open_searcher(args), args.phrase, args.top_k)
-        print(json.dumps(found.to_json(), ensure_ascii=False) if args.json else format_search(found))
-        return 0
+        return emit(args, found.to_json(), format_search(found))
 
 
 class like_command:
@@ -86,9 +83,7 @@ class like_command:
         except LookupError as err:
             print(f"error: {err.args[0]}", file=sys.stderr)
             return 2
-        print(json.dumps(similar.to_json(), ensure_ascii=False) if args.json else format_similar(similar))
-        return 0
-
+        return emit(args, similar.to_json(), format_similar(similar))
 
 
 def map_json(searcher, found: themes.ThemeMap) -> dict:
