@@ -1,7 +1,8 @@
 """Paragraphs to passages: split long paragraphs at sentence boundaries, merge short ones.
 
 A passage is always a contiguous span of the document text: `text == doc[start:end]`. A code
-block is one passage of kind "code", never split or merged.
+block is one passage of kind "code" (or joins the sentence introducing it), never cut line by
+line: only a block longer than two passages is cut, into runs of whole lines.
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def make_passages(
 ) -> list[Passage]:
     pieces: list[tuple[Paragraph, list[tuple[int, int]]]] = []
     for para in structure.paragraphs:
-        if para.kind == "code":  # kept whole: its "sentence" is the block itself
-            pieces.append((para, [(para.start, para.end)]))
+        if para.kind == "code":  # kept whole (a huge block in runs of whole lines): one "sentence"
+            pieces.extend((para, [span]) for span in code_chunks(text, para.start, para.end, 2 * max_chars))
             continue
         sents = sentence_spans(text, para.start, para.end)
         for group in _split(sents, max_chars):
@@ -73,6 +74,23 @@ def make_passages(
             p = replace(p, id=hashlib.sha256(f"{source}\0{p.text}\0{repeat}".encode()).hexdigest()[:16])
         passages.append(p)
     return passages
+
+
+def code_chunks(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """A code block as one span, or, when it is longer than `limit`, as consecutive runs of
+    whole lines of at most `limit` characters each (a longer line stays whole)."""
+    if end - start <= limit:
+        return [(start, end)]
+    chunks, begin, cursor = [], start, start
+    while cursor < end:
+        stop = text.find("\n", cursor, end)
+        stop = end if stop < 0 else stop
+        if stop - begin > limit and cursor > begin:
+            chunks.append((begin, cursor - 1))
+            begin = cursor
+        cursor = stop + 1
+    chunks.append((begin, end))
+    return [(a, b) for a, b in ((a, a + len(text[a:b].rstrip())) for a, b in chunks) if b > a]
 
 
 def _split(sents: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int, int]]]:

@@ -171,3 +171,13 @@ def test_a_fence_closes_only_with_a_bare_fence_of_its_kind_or_at_the_end(tmp_pat
         assert [p.text for p in code] == ["a = 1\n```x\n~~~\nb = 2"]
     else:  # "~~~" is shorter than the opening "~~~~"
         assert [p.text for p in code] == ["a = 1\n```x\n~~~\nb = 2"]
+
+
+def test_a_huge_code_block_is_cut_into_runs_of_whole_lines(tmp_path):
+    lines = [f"value_{n} = compute({n})  # step {n}" for n in range(400)]
+    page = (f"<html><body><h1>Long Listing</h1><p>A listing follows.</p>"
+            f"<div class=\"highlight\"><pre>{chr(10).join(lines)}</pre></div><p>That was all of it.</p></body></html>")
+    code = [p for p in passages(tmp_path, "listing.html", page) if p.kind == "code"]
+    limit = 2 * Settings().max_chars
+    assert len(code) > 1 and all(len(p.text) <= limit for p in code)
+    assert "\n".join(p.text for p in code) == "\n".join(lines)  # whole lines, none lost or cut
