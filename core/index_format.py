@@ -1,13 +1,13 @@
-"""The index folder: its typed manifest, one reader and one writer of a build, and the check of
-whether a build matches the settings. Both sides use these and nothing else.
+"""The index folder: its typed manifest, one reader and one writer of a build, and the check
+of whether a build matches the settings. Both sides use these and nothing else.
 
     index/
       CURRENT            name of the build being served (replaced atomically, last)
-      builds/<id>/       one complete build: manifest.json, passages.jsonl,
-                         passages.faiss, sentences.faiss, and texts/<sha256>.txt: the
-                         extracted text of each web page, PDF or Word file (named by the
-                         sha256 of the file's bytes, listed in the manifest under "texts");
-                         later, caches derived from the build (themes.json, calibration-*.json)
+      builds/<id>/       one complete build: manifest.json and segments/<name>/ (see
+                         core/segments.py: passages in SQLite, vectors, keyword postings,
+                         candidate indexes, extracted texts); a segment an earlier build
+                         already had is hard-linked, not copied; later, caches derived from
+                         the build (themes.json, calibration-*.json)
       .lock              held while an ingest writes
 
 A build is written into a temporary folder, flushed, renamed into place, and only then named
@@ -26,19 +26,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .errors import IndexCorrupt, IndexMismatch, IndexProblem, IndexStale, IngestBusy
-from .passage import Passage
+from .segments import SEGMENTS, TEXTS, Segment, SegmentEntry
 
-FORMAT_VERSION = 2  # 2: code kept whole and web-page headings from the markup (passages differ from 1)
+# 2: code kept whole and web-page headings from the markup; 3: segments (SQLite, vectors, postings)
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 BUILDS = "builds"
 MANIFEST = "manifest.json"
-PASSAGES = "passages.jsonl"
-PASSAGE_VECTORS = "passages.faiss"
-SENTENCE_VECTORS = "sentences.faiss"
-TEXTS = "texts"  # folder of extracted texts (formats other than plain text)
 KEEP_BUILDS = 2  # the current build and the one before it
 
 
@@ -68,6 +63,7 @@ class Corpus:
     root: str  # the folder sources are relative to
     paths: tuple[str, ...]  # the files and folders the index was built from (absolute)
     files: dict[str, str]  # source -> sha256 of the file's bytes
+    stats: dict[str, tuple] = field(default_factory=dict)  # source -> (size, mtime_ns, sha256)
 
     @property
     def root_path(self) -> Path:
@@ -123,6 +119,7 @@ class Manifest:
     settings: dict  # the index settings (Settings.index_settings())
     corpus: Corpus
     counts: Counts
+    segments: tuple[SegmentEntry, ...] = ()
     texts: dict[str, TextEntry] = field(default_factory=dict)  # source -> stored extracted text
     skipped: tuple[dict, ...] = ()  # {"source", "reason"} of each file left out
     ingest: dict = field(default_factory=dict)  # how the build was made (mode, changes, embedded)
@@ -133,6 +130,7 @@ class Manifest:
         d = asdict(self)
         d["corpus"]["paths"] = list(self.corpus.paths)
         d["skipped"] = list(self.skipped)
+        d["segments"] = [e.to_json() for e in self.segments]
         return d
 
     @classmethod
@@ -150,6 +148,8 @@ class Manifest:
                 and isinstance(corpus["root"], str)
                 and all(isinstance(counts[k], int) for k in ("passages", "sentences"))):
             raise ValueError("the corpus or counts entry is malformed")
+        if not isinstance(d["segments"], list):
+            raise ValueError("'segments' is not a list")
         texts = d.get("texts") or {}  # absent in indexes of plain text only
         if not (isinstance(texts, dict) and all(
                 isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
@@ -158,8 +158,11 @@ class Manifest:
         return cls(
             model=d["model"], model_path=str(d.get("model_path") or d["model"]),
             dimension=d["dimension"], settings=dict(d["settings"]),
-            corpus=Corpus(corpus["root"], tuple(str(p) for p in corpus["paths"]), dict(corpus["files"])),
+            corpus=Corpus(corpus["root"], tuple(str(p) for p in corpus["paths"]), dict(corpus["files"]),
+                          {str(k): tuple(v) for k, v in (corpus.get("stats") or {}).items()
+                           if isinstance(v, list) and len(v) == 3}),
             counts=Counts(int(counts.get("documents", 0)), counts["passages"], counts["sentences"]),
+            segments=tuple(SegmentEntry.from_json(e) for e in d["segments"]),
             texts={s: TextEntry(e["file"], e["sha256"]) for s, e in texts.items()},
             skipped=tuple(d.get("skipped") or ()), ingest=dict(d.get("ingest") or {}),
             built_at=str(d.get("built_at", "")), format_version=d["format_version"],
@@ -212,106 +215,107 @@ def read_manifest(build: Path, index_dir: Path) -> Manifest:
 
 @dataclass(frozen=True)
 class Build:
-    """One build as read back: its folder, manifest, passages and their vectors."""
+    """One build as read back: its folder, manifest and opened segments (in manifest order)."""
     folder: Path
     manifest: Manifest
-    passages: list[Passage]
-    passage_vectors: np.ndarray  # (n_passages, dim), normalised
-    sentence_vectors: np.ndarray  # (n_sentences, dim), normalised
+    segments: list[Segment]
+
+    def close(self) -> None:
+        for seg in self.segments:
+            seg.close()
 
 
-def read_build(build: Path, index_dir: Path, manifest: Manifest | None = None) -> Build:
-    """Everything in a build, checked to agree with itself and with the manifest; IndexCorrupt
-    (with the rebuild command) on any damage."""
-    import faiss
+def read_build(build: Path, index_dir: Path, manifest: Manifest | None = None,
+               candidate_indexes: bool = True) -> Build:
+    """A build's segments opened, each checked to agree with itself and with the manifest;
+    IndexCorrupt (with the rebuild command) on any damage."""
+    import sqlite3
 
     build = Path(build)
     manifest = manifest or read_manifest(build, index_dir)
+    segments: list[Segment] = []
     try:
-        with open(build / PASSAGES, encoding="utf-8") as handle:
-            passages = [Passage.from_dict(json.loads(line)) for line in handle if line.strip()]
-        vectors = []
-        for name in (PASSAGE_VECTORS, SENTENCE_VECTORS):
-            index = faiss.read_index(str(build / name))
-            vectors.append(index.reconstruct_n(0, index.ntotal))
-    except Exception as err:  # noqa: BLE001 - faiss raises RuntimeError, json ValueError, ...
-        raise problem(IndexCorrupt,
-                      f"The index files in {build} are damaged ({err.__class__.__name__}: "
-                      f"{str(err)[:200]}). {rebuild_hint(index_dir)}",
-                      "the previous index is unreadable") from err
-    passage_vectors, sentence_vectors = vectors
-    n_sentences = sum(len(p.sentences) for p in passages)
-    counts = manifest.counts
-    if not (len(passages) == counts.passages == passage_vectors.shape[0]
-            and n_sentences == counts.sentences == sentence_vectors.shape[0]
-            and passage_vectors.shape[1] == sentence_vectors.shape[1] == manifest.dimension):
-        raise problem(IndexCorrupt,
-                      f"The index files in {build} do not agree with each other or with the manifest "
-                      f"({len(passages)} passages, {passage_vectors.shape[0]} passage vectors, manifest "
-                      f"says {counts.passages}). {rebuild_hint(index_dir)}",
-                      "the previous index is unreadable")
-    return Build(build, manifest, passages, passage_vectors, sentence_vectors)
+        for entry in manifest.segments:
+            segments.append(Segment(build / SEGMENTS / entry.name, entry, manifest.dimension,
+                                    candidate_indexes))
+        live = [sum(stop - first for source, (_, first, stop, _) in seg.documents.items()
+                    if source not in seg.entry.deleted) for seg in segments]
+        if sum(live) != manifest.counts.passages:
+            raise ValueError(f"the segments hold {sum(live)} passages, the manifest says "
+                             f"{manifest.counts.passages}")
+    except Exception as err:  # noqa: BLE001 - numpy, faiss and sqlite raise many kinds
+        for seg in segments:
+            seg.close()
+        if isinstance(err, IndexProblem):
+            raise
+        detail = f"{err.__class__.__name__}: {str(err)[:200]}"
+        if isinstance(err, sqlite3.Error):
+            detail = f"the passages database is damaged ({detail})"
+        raise problem(IndexCorrupt, f"The index files in {build} are damaged ({detail}). "
+                      f"{rebuild_hint(index_dir)}", "the previous index is unreadable") from err
+    return Build(build, manifest, segments)
 
 
-def write_build(
-    index_dir: Path,
-    manifest: Manifest,
-    passages: list[Passage],
-    passage_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    texts: dict[str, str] | None = None,
-) -> Path:
-    """Write a complete build and make it current. Call under `write_lock`.
-
-    `texts`: file name under texts/ -> extracted text (see `text_entry`)."""
-    import faiss
-
+@contextmanager
+def new_build(index_dir: Path):
+    """A temporary build folder to write segments into; removed if anything fails before
+    `commit_build` renames it into place. Call under `write_lock`."""
     builds = Path(index_dir) / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
     remove_leftovers(builds)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    (tmp / SEGMENTS).mkdir()
     try:
-        with open(tmp / PASSAGES, "w", encoding="utf-8") as out:
-            for p in passages:
-                out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-        for name, vectors in ((PASSAGE_VECTORS, passage_vectors), (SENTENCE_VECTORS, sentence_vectors)):
-            index = faiss.IndexFlatIP(vectors.shape[1])
-            index.add(vectors)
-            faiss.write_index(index, str(tmp / name))
-        if texts:
-            (tmp / TEXTS).mkdir()
-            for name, text in texts.items():
-                (tmp / TEXTS / name).write_bytes(text.encode("utf-8"))
-                fsync_file(tmp / TEXTS / name)
-            fsync_dir(tmp / TEXTS)
-        (tmp / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False),
-                                    encoding="utf-8")
-        for f in tmp.iterdir():
-            if f.is_file():
-                fsync_file(f)
-        fsync_dir(tmp)
-        build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + tmp.name[-6:].replace("_", "x")
-        final = builds / build_id
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        yield tmp
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def link_segment(previous_build: Path, tmp: Path, name: str) -> None:
+    """Reuse a segment of an earlier build: its files are hard-linked (copied where the file
+    system cannot link), never rewritten."""
+    source, target = Path(previous_build) / SEGMENTS / name, tmp / SEGMENTS / name
+    for path in sorted(source.rglob("*")):
+        dest = target / path.relative_to(source)
+        if path.is_dir():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)
+
+
+def commit_build(index_dir: Path, tmp: Path, manifest: Manifest) -> Path:
+    """Write the manifest into the temporary build, flush everything, rename it into place and
+    make it current; older builds beyond the last KEEP_BUILDS are removed."""
+    builds = Path(index_dir) / BUILDS
+    (tmp / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False),
+                                encoding="utf-8")
+    for path in sorted(tmp.rglob("*"), reverse=True):  # files first, then their folders
+        (fsync_dir if path.is_dir() else fsync_file)(path)
+    fsync_dir(tmp)
+    build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + tmp.name[-6:].replace("_", "x")
+    final = builds / build_id
+    os.rename(tmp, final)
     replace_text(Path(index_dir) / CURRENT, build_id + "\n")
     prune(builds, keep=final)
     return final
 
 
-def text_entry(file_sha256: str, text: str) -> tuple[str, TextEntry]:
-    """(file name under texts/, manifest entry) for a document's extracted text."""
-    name = f"{file_sha256}.txt"
-    return name, TextEntry(f"{TEXTS}/{name}", hashlib.sha256(text.encode("utf-8")).hexdigest())
+def text_entry(segment: str, file_sha256: str, text: str) -> TextEntry:
+    """The manifest entry of a document's extracted text, stored in its segment."""
+    return TextEntry(f"{SEGMENTS}/{segment}/{TEXTS}/{file_sha256}.txt",
+                     hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def read_stored_text(build: Path, entry: TextEntry) -> str:
     """A stored extracted text, checked against the sha256 the manifest records for it.
     Raises ValueError (or OSError) when it is missing, truncated or altered."""
     rel = Path(str(entry.file))
-    if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] != (TEXTS,):
+    if rel.is_absolute() or ".." in rel.parts or len(rel.parts) != 4 or \
+            (rel.parts[0], rel.parts[2]) != (SEGMENTS, TEXTS):
         raise ValueError(f"bad text file name {entry.file!r}")
     data = (Path(build) / rel).read_bytes()
     if hashlib.sha256(data).hexdigest() != entry.sha256:

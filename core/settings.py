@@ -74,6 +74,19 @@ class Settings:
         "How far above the best score of unrelated baseline questions a question must reach "
         "to count as answered.",
     )
+    candidates: int = _setting(
+        100, "How many candidate passages each signal (passage vectors, sentence vectors, "
+        "keywords) brings to exact scoring; 0 scores every passage.", low=0, high=100000,
+    )
+    ann_min_vectors: int = _setting(
+        50000, "From how many vectors a segment gets an approximate candidate index (an inverted "
+        "file with 8-bit vectors) instead of exact search; applies to segments written from then on.",
+        low=1000,
+    )
+    ann_nprobe: int = _setting(
+        32, "How many lists of an approximate index a search visits (more: closer to exact, slower).",
+        low=1, high=65536,
+    )
     max_query_chars: int = _setting(
         2000, "Questions are cut to this many characters before they are matched.", low=1,
     )

@@ -11,11 +11,13 @@ each is for.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import Stemmer
 
 STEMMER = Stemmer.Stemmer("english")  # thread-safe for stemWord; one per process is enough
 WORD = re.compile(r"\w+")
+LETTERS = re.compile(r"[^\W\d_]+")  # words as typo repair sees them
 
 
 def stem(word: str) -> str:
@@ -27,6 +29,20 @@ def keyword_tokens(texts: list[str]):
     import bm25s
 
     return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, show_progress=False)
+
+
+def word_counts(texts) -> Counter:
+    """How often each word (lower-case letters only) occurs in the texts: what typo repair knows."""
+    return Counter(w for t in texts for w in LETTERS.findall(t.lower()))
+
+
+def keyword_token_lists(texts: list[str]) -> list[list[str]]:
+    """The keyword terms of each text (as `keyword_terms`, for many texts at once)."""
+    import bm25s
+
+    if not texts:
+        return []
+    return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, return_ids=False, show_progress=False)
 
 
 def keyword_terms(text: str) -> list[str]:

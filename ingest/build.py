@@ -1,19 +1,25 @@
-"""The ingest pipeline: plan -> read -> embed -> write.
+"""The ingest pipeline: plan -> read -> embed -> write, in time proportional to the change.
 
 - plan: which documents are under the paths, which of them the current build already holds
   (same bytes, by sha256) and may keep, and why nothing is kept when that is so;
-- read: new and changed documents are read, their structure found and cut into passages;
-- embed: passages (with their title and section) and their sentences are embedded by the
-  embedder passed in (the bundled model by default, loaded only when something is new);
-- write: the build is written atomically with its typed manifest and made current.
+- read and embed, streamed in batches: new and changed documents are read, cut into passages,
+  and their passages (with title and section) and sentences embedded by the embedder passed in
+  (the bundled model by default, loaded only when something is new); every SEGMENT_PASSAGES
+  passages a segment is written, so memory stays bounded;
+- write: unchanged segments are hard-linked into the new build, the replaced and removed
+  documents are marked deleted in theirs, small segments are merged (no document is embedded
+  again for that), and the build is made current atomically with its typed manifest.
 
-Incremental by default: the result is the index a full rebuild would write (same passages in
-the same order, same vectors). The current build is reused only when `Manifest.mismatch`
-finds nothing (the same check loading makes) and it reads back whole; otherwise, or with
-`full=True`, every document is embedded again. Progress is reported as `Event`s.
+Incremental by default: the result holds what a full rebuild would (the same passages, vectors
+and texts; only the order of documents may differ). The current build is reused only when
+`Manifest.mismatch` finds nothing (the same check loading makes) and it reads back whole;
+otherwise, or with `full=True`, every document is embedded again. Progress is reported as
+`Event`s, with passages per second and the time left while embedding.
 """
 from __future__ import annotations
 
+import secrets
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -24,11 +30,12 @@ from typing import Callable
 import numpy as np
 
 from core import index_format as fmt
-from core.documents import SkipFile, discover, fingerprint, is_plain, read_document, relative
+from core.documents import SkipFile, discover, file_stats, fingerprint, is_plain, read_document, relative
 from core.errors import IndexProblem, IngestError
 from core.index_format import Changes, Corpus, Counts, Manifest
 from core.model import load_embedder
 from core.passage import Passage
+from core.segments import SEGMENTS, Segment, SegmentDocument, SegmentEntry, write_segment
 from core.settings import Settings
 
 from .passages import make_passages
@@ -94,28 +101,20 @@ class BuildReport:
 
 
 @dataclass
-class Document:
-    """One indexed document's share of a build."""
-
-    source: str
-    sha256: str
-    passages: list[Passage]
-    text: str | None = None  # the extracted text, stored with the index (not for plain text)
-    passage_vectors: np.ndarray | None = None
-    sentence_vectors: np.ndarray | None = None
-
-    @property
-    def n_sentences(self) -> int:
-        return sum(len(p.sentences) for p in self.passages)
-
-
-@dataclass
 class Plan:
-    """What the current build offers: its reusable documents by (source, sha256), the file
-    hashes it was built from (for the change counts), and why nothing is reused ('' if reused)."""
-    reusable: dict[tuple[str, str], Document]
+    """What the current build offers: its readable build (None when nothing is reused), the
+    segment of each reusable document by (source, sha256), the file hashes it was built from
+    (for the change counts), and why nothing is reused ('' if reused)."""
+    previous: fmt.Build | None
+    reusable: dict[tuple[str, str], str]
     previous_files: dict[str, str] | None
     full_reason: str
+
+
+SEGMENT_PASSAGES = 100_000  # a segment is written whenever this many new passages are embedded
+SMALL_SEGMENT = 20_000  # segments with fewer passages are merged when there are too many of them
+MAX_SMALL_SEGMENTS = 4
+EMBED_BATCH = 256  # passages embedded at a time (with their sentences), for progress
 
 
 # --- the steps -------------------------------------------------------------------------------
@@ -163,72 +162,127 @@ def plan(index_dir: Path, settings: Settings, full: bool, on_event: Callable[[Ev
     """What of the current build can be kept (see the module's docstring)."""
     build = fmt.current_build(index_dir)
     if build is None or not build.is_dir():
-        return Plan({}, None, "no previous index")
+        return Plan(None, {}, None, "no previous index")
     try:
         manifest = fmt.read_manifest(build, index_dir)
     except IndexProblem as err:  # unreadable, or another format: rebuild everything
         on_event(Event("plan", f"the current index cannot be reused ({err.reason}); embedding every document"))
-        return Plan({}, None, err.reason)
+        return Plan(None, {}, None, err.reason)
     if full:
-        return Plan({}, manifest.corpus.files, "--full")
+        return Plan(None, {}, manifest.corpus.files, "--full")
     mismatch = manifest.mismatch(settings, index_dir)
     if mismatch is not None:
         on_event(Event("plan", f"the current index was {mismatch.reason}; embedding every document"))
-        return Plan({}, manifest.corpus.files, mismatch.reason)
+        return Plan(None, {}, manifest.corpus.files, mismatch.reason)
     try:
-        data = fmt.read_build(build, index_dir, manifest)
+        data = fmt.read_build(build, index_dir, manifest, candidate_indexes=False)
     except IndexProblem as err:
         on_event(Event("plan", f"the current index cannot be reused ({err}); embedding every document"))
-        return Plan({}, manifest.corpus.files, err.reason)
-    return Plan(reusable_documents(data), manifest.corpus.files, "")
+        return Plan(None, {}, manifest.corpus.files, err.reason)
+    return Plan(data, reusable_documents(data), manifest.corpus.files, "")
 
 
-def reusable_documents(data: fmt.Build) -> dict[tuple[str, str], Document]:
-    """The documents of a build whose passages, vectors and stored text are intact."""
-    by_source: dict[str, list[int]] = {}
-    for i, p in enumerate(data.passages):
-        by_source.setdefault(p.source, []).append(i)
-    first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in data.passages])]).astype(int)
-    reusable: dict[tuple[str, str], Document] = {}
-    for source, at in by_source.items():
-        sha = data.manifest.corpus.files.get(source)
-        if sha is None or at != list(range(at[0], at[-1] + 1)):
-            continue  # not listed, or not contiguous: read it again
-        passages = [data.passages[i] for i in at]
-        text = None
-        if not is_plain(source):
-            try:
-                text = fmt.read_stored_text(data.folder, data.manifest.texts[source])
-            except (KeyError, OSError, ValueError, UnicodeDecodeError):
-                continue  # a damaged entry: read and embed this document again
-            if any(text[p.start:p.end] != p.text for p in passages):
+def reusable_documents(data: fmt.Build) -> dict[tuple[str, str], str]:
+    """The documents of a build whose passages and stored text are intact, and their segment."""
+    reusable: dict[tuple[str, str], str] = {}
+    for seg in data.segments:
+        for source, (sha, first, stop, _) in seg.documents.items():
+            if source in seg.entry.deleted or data.manifest.corpus.files.get(source) != sha:
                 continue
-        reusable[(source, sha)] = Document(
-            source, sha, passages, text, data.passage_vectors[at[0] : at[-1] + 1],
-            data.sentence_vectors[first_sentence[at[0]] : first_sentence[at[-1] + 1]],
-        )
+            if not is_plain(source):
+                try:
+                    text = fmt.read_stored_text(data.folder, data.manifest.texts[source])
+                except (KeyError, OSError, ValueError, UnicodeDecodeError):
+                    continue  # a damaged entry: read and embed this document again
+                if any(text[p.start:p.end] != p.text for p in seg.passages(range(first, stop))):
+                    continue
+            reusable[(source, sha)] = seg.entry.name
     return reusable
 
 
-def embed(fresh: list[Document], embedder, settings: Settings, progress: bool,
-          on_event: Callable[[Event], None], reused: int) -> tuple[int, int]:
-    """Give each fresh document its passage and sentence vectors; (passages, sentences) embedded."""
-    passages = [p for d in fresh for p in d.passages]
-    sentences = [s for p in passages for s in sentence_texts(p)]
-    if not fresh:
-        return 0, 0
-    on_event(Event("embed", f"embedding {len(passages)} passages from {len(fresh)} documents"
-                   + (f" ({reused} unchanged documents reused)" if reused else ""), 0, len(passages)))
-    pv = embedder.encode([passage_text_for_embedding(p, settings.embed_context) for p in passages],
-                         progress=progress)
-    sv = embedder.encode(sentences, progress=progress)
-    p_at = s_at = 0
-    for d in fresh:
-        d.passage_vectors = pv[p_at : p_at + len(d.passages)]
-        d.sentence_vectors = sv[s_at : s_at + d.n_sentences]
-        p_at, s_at = p_at + len(d.passages), s_at + d.n_sentences
-    on_event(Event("embed", f"embedded {len(passages)} passages", len(passages), len(passages)))
-    return len(passages), len(sentences)
+class Embedding:
+    """Embeds fresh documents in batches, reporting passages per second and the time left."""
+
+    def __init__(self, embedder, settings: Settings, total: int, on_event, progress: bool):
+        self.embedder, self.settings, self.total = embedder, settings, total
+        self.on_event, self.progress = on_event, progress
+        self.done = self.sentences = 0
+        self.started = time.perf_counter()
+
+    def __call__(self, documents: list[SegmentDocument]) -> None:
+        passages = [p for d in documents for p in d.passages]
+        pv = self.embedder.encode([passage_text_for_embedding(p, self.settings.embed_context)
+                                   for p in passages])
+        sv = self.embedder.encode([s for p in passages for s in sentence_texts(p)])
+        p_at = s_at = 0
+        for d in documents:
+            n_sentences = sum(len(p.sentences) for p in d.passages)
+            d.passage_vectors = pv[p_at:p_at + len(d.passages)]
+            d.sentence_vectors = sv[s_at:s_at + n_sentences]
+            p_at, s_at = p_at + len(d.passages), s_at + n_sentences
+        self.done += len(passages)
+        self.sentences += len(sv)
+        self.report()
+
+    def report(self) -> None:
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else 0.0
+        message = (f"embedded {self.done:,} of {self.total:,} passages · {rate:,.0f} passages/s · "
+                   f"{duration(left)} left")
+        self.on_event(Event("embed", message, self.done, self.total))
+        if self.progress:
+            end = "\n" if self.done >= self.total else ""
+            print(f"\r{message}   ", end=end, file=sys.stderr, flush=True)
+
+
+def write_new(tmp: Path, documents: list[SegmentDocument], settings: Settings, entries: list[SegmentEntry],
+              texts: dict[str, fmt.TextEntry], live: dict[str, int], counts: dict[str, int]) -> None:
+    """Write documents as a new segment of the build being written, and count them in."""
+    name = segment_name()
+    entry = write_segment(tmp / SEGMENTS / name, name, documents, settings.ann_min_vectors)
+    entries.append(entry)
+    live[name] = entry.passages
+    counts["documents"] += entry.documents
+    counts["passages"] += entry.passages
+    counts["sentences"] += entry.sentences
+    for d in documents:
+        if d.text is not None:
+            texts[d.source] = fmt.text_entry(name, d.sha256, d.text)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
+
+
+def segment_name() -> str:
+    return time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+
+
+def documents_of(build: Path, segment: Segment, texts: dict[str, fmt.TextEntry]) -> list[SegmentDocument]:
+    """The documents that count in an opened segment, read back whole (for a merge)."""
+    out = []
+    for source, (sha, first, stop, _) in sorted(segment.documents.items(), key=lambda kv: kv[1][1]):
+        if source in segment.entry.deleted:
+            continue
+        a, b = segment.first_sentence[first], segment.first_sentence[stop]
+        text = None if is_plain(source) else fmt.read_stored_text(build, texts[source])
+        out.append(SegmentDocument(source, sha, segment.passages(range(first, stop)),
+                                   np.asarray(segment.passage_vectors[first:stop], dtype="float32"),
+                                   np.asarray(segment.sentence_vectors[a:b], dtype="float32"), text))
+    return out
+
+
+def to_merge(entries: list[SegmentEntry], live: dict[str, int]) -> list[str]:
+    """Segments to rewrite as one: those with more deleted passages than live ones, and the
+    small ones once there are more than MAX_SMALL_SEGMENTS of them."""
+    sparse = [e.name for e in entries if live[e.name] * 2 < e.passages]
+    small = [e.name for e in entries if live[e.name] < SMALL_SEGMENT and e.name not in sparse]
+    return sparse + (small if len(small) > MAX_SMALL_SEGMENTS else [])
 
 
 # --- the pipeline ----------------------------------------------------------------------------
@@ -245,8 +299,8 @@ def build_index(
     """Build the index for the documents under `paths` and make it the one `index_dir` serves.
 
     Re-embeds only new and changed documents unless `full` (see the module's docstring).
-    `embedder`: anything with `dimension` and `encode(texts, progress)`; by default the model of
-    the settings, loaded only when there is something to embed."""
+    `embedder`: anything with `dimension` and `encode(texts)`; by default the model of the
+    settings, loaded only when there is something to embed."""
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -254,70 +308,139 @@ def build_index(
         root, files = discover(paths)
         hashes = fingerprint(root, files)
         found = plan(index_dir, settings, full, on_event)
-        full_reason = found.full_reason
+        try:
+            return write(paths, index_dir, settings, root, files, hashes, found, on_event, progress,
+                         embedder, started)
+        finally:
+            if found.previous is not None:
+                found.previous.close()
 
-        documents: list[Document] = []
-        skipped: list[Skipped] = []
-        for n, f in enumerate(files, start=1):
-            source = relative(root, f)
-            same = found.reusable.get((source, hashes[source]))
-            if same is None:
-                read = read_or_skip(f, source, settings, skipped, on_event)
-                if read is None:
+
+def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event, progress, embedder,
+          started) -> BuildReport:
+    full_reason = found.full_reason
+    previous = found.previous
+    sources = [relative(root, f) for f in files]
+    kept = {s: found.reusable[(s, hashes[s])] for s in sources if (s, hashes[s]) in found.reusable}
+    fresh_files = [(f, s) for f, s in zip(files, sources) if s not in kept]
+    if kept and fresh_files:
+        embedder = embedder or load_embedder(settings.model_path())
+        if embedder.dimension != previous.manifest.dimension:
+            on_event(Event("plan", "the current index has vectors of another dimension; "
+                                   "embedding every document"))
+            full_reason, kept, previous = "vectors of another dimension", {}, None
+            fresh_files = list(zip(files, sources))
+    skipped: list[Skipped] = []
+    entries: list[SegmentEntry] = []
+    texts: dict[str, fmt.TextEntry] = {}
+    live: dict[str, int] = {}  # passages that count in each segment
+    counts = {"documents": len(kept), "passages": 0, "sentences": 0}
+    with fmt.new_build(index_dir) as tmp:
+        # unchanged segments, linked; the documents replaced or removed marked deleted
+        if previous is not None:
+            for seg in previous.segments:
+                mine = [s for s, name in kept.items() if name == seg.entry.name]
+                if not mine:
                     continue
-                passages, kind, text = read
-                same = Document(source, hashes[source], passages, None if kind == "text" else text)
-            documents.append(same)
-            on_event(Event("plan", f"read {source}", n, len(files)))
-        if not documents:
+                fmt.link_segment(previous.folder, tmp, seg.entry.name)
+                deleted = tuple(sorted(s for s in seg.documents if s not in mine))
+                entries.append(replace(seg.entry, deleted=deleted))
+                live[seg.entry.name] = 0
+                for s in mine:
+                    _, first, stop, _ = seg.documents[s]
+                    live[seg.entry.name] += stop - first
+                    counts["passages"] += stop - first
+                    counts["sentences"] += int(seg.first_sentence[stop] - seg.first_sentence[first])
+                    if s in previous.manifest.texts:
+                        texts[s] = previous.manifest.texts[s]
+
+        # new and changed documents: read, embed in batches, written as segments
+        pending: list[SegmentDocument] = []
+        embedding = None
+
+        def flush(batch_only: bool) -> None:
+            nonlocal pending
+            unembedded = [d for d in pending if d.passage_vectors is None]
+            if unembedded:
+                embedding(unembedded)
+            if batch_only and sum(len(d.passages) for d in pending) < SEGMENT_PASSAGES:
+                return
+            if pending:
+                write_new(tmp, pending, settings, entries, texts, live, counts)
+            pending = []
+
+        for n, (f, source) in enumerate(fresh_files, start=1):
+            read = read_or_skip(f, source, settings, skipped, on_event)
+            on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
+            if read is None:
+                continue
+            passages, kind, text = read
+            if embedding is None:
+                embedder = embedder or load_embedder(settings.model_path())
+                estimate = len(passages) * len(fresh_files)
+                embedding = Embedding(embedder, settings, estimate, on_event, progress)
+                on_event(Event("embed", f"embedding {len(fresh_files)} new or changed documents"
+                               + (f" ({len(kept)} unchanged documents reused)" if kept else ""),
+                               0, embedding.total))
+            pending.append(SegmentDocument(source, hashes[source], passages, None, None,
+                                           None if kind == "text" else text))
+            if n == len(fresh_files):
+                embedding.total = embedding.done + sum(len(d.passages) for d in pending
+                                                       if d.passage_vectors is None)
+            if sum(len(d.passages) for d in pending if d.passage_vectors is None) >= EMBED_BATCH:
+                flush(batch_only=True)
+        if embedding is not None:
+            embedding.total = embedding.done + sum(len(d.passages) for d in pending if d.passage_vectors is None)
+        flush(batch_only=False)
+        if not counts["documents"]:
             raise IngestError(
                 f"No passages found under {', '.join(str(p) for p in paths)}: add documents with "
                 "some text (.txt or .md, .html, .pdf, .docx) (skipped: "
                 + (", ".join(f"{s.source} ({s.reason})" for s in skipped) or "none") + ")."
             )
 
-        fresh = [d for d in documents if d.passage_vectors is None]
-        if fresh:
-            embedder = embedder or load_embedder(settings.model_path())
-            reused = [d for d in documents if d.passage_vectors is not None]
-            if reused and reused[0].passage_vectors.shape[1] != embedder.dimension:
-                on_event(Event("plan", "the current index has vectors of another dimension; "
-                                       "embedding every document"))
-                full_reason = "vectors of another dimension"
-                for d in reused:
-                    d.passage_vectors = d.sentence_vectors = None
-                fresh = documents
-        n_passages, n_sentences = embed(fresh, embedder, settings, progress, on_event,
-                                        len(documents) - len(fresh))
-        dimension = embedder.dimension if fresh else int(documents[0].passage_vectors.shape[1])
+        # small or mostly deleted segments, merged into one (nothing is embedded again)
+        dimension = embedder.dimension if embedding else previous.manifest.dimension
+        merge = [e for e in entries if e.name in to_merge(entries, live)]
+        if merge:
+            on_event(Event("write", f"merging {len(merge)} segments"))
+            merged: list[SegmentDocument] = []
+            for e in merge:
+                seg = Segment(tmp / SEGMENTS / e.name, e, dimension, candidate_indexes=False)
+                try:
+                    docs = documents_of(tmp, seg, texts)
+                finally:
+                    seg.close()
+                counts["documents"] -= len(docs)
+                counts["passages"] -= sum(len(d.passages) for d in docs)
+                counts["sentences"] -= sum(len(d.sentence_vectors) for d in docs)
+                entries.remove(e)
+                merged += docs
+            write_new(tmp, merged, settings, entries, texts, live, counts)
+            for e in merge:
+                shutil.rmtree(tmp / SEGMENTS / e.name)
 
-        passages = [p for d in documents for p in d.passages]
-        passage_vectors = np.concatenate([d.passage_vectors for d in documents]).astype("float32")
-        sentence_vectors = np.concatenate([d.sentence_vectors for d in documents]).astype("float32")
-        texts, text_entries = {}, {}
-        for d in documents:
-            if d.text is not None:
-                name, entry = fmt.text_entry(d.sha256, d.text)
-                texts[name] = d.text
-                text_entries[d.source] = entry
+        n_passages = embedding.done if embedding else 0
+        n_sentences = embedding.sentences if embedding else 0
         changes = Changes.between(found.previous_files, hashes)
         manifest = Manifest(
             model=settings.model, model_path=settings.model_path(), dimension=dimension,
             settings=settings.index_settings(),
-            corpus=Corpus(str(root), tuple(str(Path(p).resolve()) for p in paths), hashes),
-            counts=Counts(len(documents), len(passages), int(sentence_vectors.shape[0])),
-            texts=text_entries, skipped=tuple(s.__dict__ for s in skipped),
+            corpus=Corpus(str(root), tuple(str(Path(p).resolve()) for p in paths), hashes,
+                          file_stats(root, files, hashes)),
+            counts=Counts(counts["documents"], counts["passages"], counts["sentences"]),
+            segments=tuple(entries), texts=texts, skipped=tuple(s.__dict__ for s in skipped),
             ingest={"mode": "incremental" if not full_reason else "full", **changes.counts(),
-                    "passages_embedded": n_passages},
+                    "passages_embedded": n_passages, "segments": len(entries)},
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        on_event(Event("write", f"writing {len(passages)} passages"))
-        build = fmt.write_build(index_dir, manifest, passages, passage_vectors, sentence_vectors, texts)
+        on_event(Event("write", f"writing {counts['passages']} passages"))
+        build = fmt.commit_build(index_dir, tmp, manifest)
     report = BuildReport(
-        index_dir=index_dir, build=build, documents=len(documents), passages=len(passages),
-        sentences=int(sentence_vectors.shape[0]), skipped=skipped,
+        index_dir=index_dir, build=build, documents=counts["documents"], passages=counts["passages"],
+        sentences=counts["sentences"], skipped=skipped,
         seconds=time.perf_counter() - started, changes=changes, incremental=not full_reason,
         full_reason=full_reason, passages_embedded=n_passages, sentences_embedded=n_sentences,
     )
-    on_event(Event("done", f"indexed {len(documents)} documents, {len(passages)} passages", 1, 1))
+    on_event(Event("done", f"indexed {report.documents} documents, {report.passages} passages", 1, 1))
     return report

@@ -81,13 +81,12 @@ class Report:
 def evaluate(searcher: Searcher, questions: list[dict], offtopic: list[dict] | None = None,
              name: str = "default") -> Report:
     rows = []
-    row_of = {p.id: i for i, p in enumerate(searcher.passages)}
     docs, redundancy = [], []
     for item in questions:
         answer: Answer = searcher.search(item["q"], k=10)
         top5 = answer.results[:5]
         docs.append(len({r.source for r in top5}))
-        vecs = searcher.index.passage_vectors[[row_of[r.id] for r in top5]]
+        vecs = searcher.store.passage_vectors([searcher.row(r.id) for r in top5])
         sims = vecs @ vecs.T - 2 * np.eye(len(top5))
         redundancy.append(float(sims.max()) if len(top5) > 1 else 0.0)
         gold = item.get("gold", [])
@@ -107,7 +106,8 @@ def evaluate(searcher: Searcher, questions: list[dict], offtopic: list[dict] | N
         ndcg10=ndcg,
         quote_hit1=sum(r.quote_hit for r in rows) / n,
         false_abstention=sum(not r.answered for r in rows) / n,
-        median_passage_chars=statistics.median(len(p.text) for p in searcher.passages),
+        median_passage_chars=searcher.index.memo("median passage chars", lambda: statistics.median(
+            len(p.text) for p in searcher.passages)),
         distinct_docs5=sum(docs) / n,
         redundancy5=sum(redundancy) / n,
         rows=rows,

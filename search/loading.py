@@ -18,8 +18,9 @@ from core import index_format as fmt
 from core.documents import discover, fingerprint, is_plain
 from core.errors import IndexCorrupt, IndexMissing, IndexStale
 from core.index_format import Changes, Manifest
-from core.passage import Passage
 from core.settings import Settings
+
+from .store import LocalStore, PassageList
 
 T = TypeVar("T")
 
@@ -29,18 +30,19 @@ class LoadedIndex:
     index_dir: Path
     build: Path
     manifest: Manifest
-    passages: list[Passage]
-    passage_vectors: np.ndarray  # (n_passages, dim), normalised
-    sentence_vectors: np.ndarray  # (n_sentences, dim), normalised
-    sentence_owner: np.ndarray = field(init=False)  # passage row of each sentence row
-    first_sentence: np.ndarray = field(init=False)  # sentence row of each passage's first sentence
+    store: LocalStore
     derived: dict = field(default_factory=dict, init=False, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
-    def __post_init__(self):
-        per = np.array([len(p.sentences) for p in self.passages], dtype="int64")
-        self.sentence_owner = np.repeat(np.arange(len(self.passages), dtype="int64"), per)
-        self.first_sentence = np.concatenate([[0], np.cumsum(per)]).astype("int64")
+    @property
+    def passages(self) -> PassageList:
+        """Every passage that counts, read from the store on demand."""
+        return PassageList(self.store)
+
+    @property
+    def passage_vectors(self) -> np.ndarray:
+        """Every passage's vector, in row order (read once; for the theme map and comparisons)."""
+        return self.memo("passage vectors", lambda: self.store.passage_vectors(np.arange(len(self.store))))
 
     @property
     def corpus_root(self) -> Path:
@@ -81,8 +83,9 @@ def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True) -
                 + " ".join(manifest.corpus.paths)
             )
     data = fmt.read_build(build, index_dir, manifest)
-    check_texts(data, index_dir)
-    return LoadedIndex(index_dir, build, manifest, data.passages, data.passage_vectors, data.sentence_vectors)
+    store = LocalStore(data)
+    check_texts(data, store, index_dir)
+    return LoadedIndex(index_dir, build, manifest, store)
 
 
 def corpus_changes(manifest: Manifest) -> str:
@@ -92,28 +95,29 @@ def corpus_changes(manifest: Manifest) -> str:
     if missing:
         return f"{', '.join(missing)} no longer exists"
     root, files = discover(paths)
-    return Changes.between(manifest.corpus.files, fingerprint(root, files)).summary()
+    return Changes.between(manifest.corpus.files, fingerprint(root, files, manifest.corpus.stats)).summary()
 
 
-def check_texts(data: fmt.Build, index_dir: Path) -> None:
+def check_texts(data: fmt.Build, store: LocalStore, index_dir: Path) -> None:
     """The stored extracted texts (web pages, PDFs, Word files): each present, unaltered (its
     sha256), and holding its passages at their offsets."""
     texts = data.manifest.texts
-    by_source: dict[str, list[Passage]] = {}
-    for p in data.passages:
-        by_source.setdefault(p.source, []).append(p)
     fix = fmt.rebuild_hint(index_dir)
-    for source in by_source:
+    documents = store.documents()
+    for source, _, _ in documents:
         if not is_plain(source) and source not in texts:
             raise IndexCorrupt(f"The index in {data.folder} has no stored text for {source} (the texts/ "
                                f"entry of the manifest is incomplete). {fix}")
-    for source, entry in texts.items():
+    for source, first, stop in documents:
+        if is_plain(source):
+            continue
+        entry = texts[source]
         try:
             text = fmt.read_stored_text(data.folder, entry)
         except (OSError, ValueError, UnicodeDecodeError) as err:
             raise IndexCorrupt(f"The stored text of {source} in {data.folder} is damaged or missing "
                                f"({err.__class__.__name__}: {str(err)[:200]}). {fix}") from err
-        if any(text[p.start:p.end] != p.text for p in by_source.get(source, [])):
+        if any(text[p.start:p.end] != p.text for p in store.passages(range(first, stop))):
             raise IndexCorrupt(f"The stored text of {source} in {data.folder} does not hold its passages. {fix}")
 
 

@@ -1,24 +1,37 @@
-"""The one scoring step, used by question search, theme search and more-like-this alike:
-every passage's evidence for a query (dense passage similarity, best sentence, keywords),
-their weighted fusion, and the evidence a ranked passage shows for "no good answer"."""
+"""The one scoring step, used by question search, theme search and more-like-this alike.
+
+Candidates first, exact scoring after: each signal finds its own candidates with the index made
+for it (passage vectors and sentence vectors through each segment's FAISS index, keywords
+through the BM25 postings), and only the union of candidates is scored exactly (dense passage
+similarity, best sentence, BM25 scaled by the best keyword match) and fused. With `candidates`
+0 every passage is a candidate: exact scoring, which the candidates reproduce on small corpora
+(a test compares them) and approximate on large ones (recall measured by bench/scale.py).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from .rank import max_by_owner, scale_by_max, weighted_sum
+from core.text import keyword_terms
+
+from .keywords import Postings
+from .rank import weighted_sum
+
+SENTENCE_CANDIDATES = 3  # sentences searched per passage candidate (a passage has several)
 
 
 @dataclass(frozen=True)
 class Scores:
-    """One query's scores over every passage of a loaded index."""
+    """One query's scores over its candidate passages (`rows`, ascending)."""
 
     query: str  # the question as matched (typos repaired)
+    rows: np.ndarray  # candidate passage rows
     dense: np.ndarray  # passage vector . query vector
-    sentence: np.ndarray  # the best sentence of each passage
-    bm25: np.ndarray  # BM25, scaled so that the best passage has 1
-    sentence_sims: np.ndarray  # every sentence of the index . query vector
+    sentence: np.ndarray  # the best sentence of each candidate
+    bm25: np.ndarray  # BM25, scaled so that the best passage that may be returned has 1
+    sentence_sims: list[np.ndarray]  # each candidate's sentences . query vector
+    postings: Postings  # of the query's keywords (for the evidence)
 
     def fused(self, settings) -> np.ndarray:
         """The weighted sum the ranking orders by."""
@@ -26,23 +39,51 @@ class Scores:
                             {"dense": settings.dense_weight, "sentence": settings.sentence_weight,
                              "bm25": settings.bm25_weight})
 
+    def at(self, picked) -> "Scores":
+        """These scores for some of the candidates (indexes into `rows`)."""
+        picked = np.asarray(picked, dtype="int64")
+        return Scores(self.query, self.rows[picked], self.dense[picked], self.sentence[picked],
+                      self.bm25[picked], [self.sentence_sims[i] for i in picked], self.postings)
 
-def score(index, keywords, query: str, query_vector: np.ndarray) -> Scores:
-    """The scores of every passage of `index` for `query` (already typo-repaired), whose
-    embedding is `query_vector`."""
-    sentence_sims = index.sentence_vectors @ query_vector
+
+def candidates(store, keywords, query: str, vector: np.ndarray, n: int,
+               allowed: np.ndarray | None, nprobe: int) -> tuple[np.ndarray, np.ndarray | None, Postings]:
+    """(positions to score, BM25 of every position or None, the query's postings)."""
+    postings = keywords.postings(keyword_terms(query))
+    bm25 = keywords.scores(query, postings, allowed)
+    if n <= 0 or n >= len(store):
+        found = np.arange(store.total) if allowed is None else np.flatnonzero(allowed)
+        return found, bm25, postings
+    parts = [store.dense_candidates(vector, n, allowed, nprobe),
+             store.sentence_candidates(vector, SENTENCE_CANDIDATES * n, allowed, nprobe)]
+    if bm25 is not None:
+        best = np.argpartition(-bm25, min(n, len(bm25) - 1))[:n]
+        parts.append(best[bm25[best] > 0])
+    return np.unique(np.concatenate(parts)).astype("int64"), bm25, postings
+
+
+def score(store, keywords, query: str, vector: np.ndarray, n: int = 0,
+          allowed: np.ndarray | None = None, nprobe: int = 16) -> Scores:
+    """The scores of the candidate passages for `query` (already typo-repaired), whose
+    embedding is `vector`; `allowed`: the positions that may be returned (see LocalStore)."""
+    positions, bm25, postings = candidates(store, keywords, query, vector, n, allowed, nprobe)
+    rows = store.rows(positions)
+    vector = np.asarray(vector, dtype="float32")
+    sims = [s @ vector for s in store.sentence_vectors(rows)]
+    top = float(bm25.max()) if bm25 is not None else 0.0
     return Scores(
-        query=query,
-        dense=index.passage_vectors @ query_vector,
-        sentence=max_by_owner(sentence_sims, index.sentence_owner, len(index.passages)),
-        bm25=scale_by_max(keywords.scores(query)),
-        sentence_sims=sentence_sims,
+        query=query, rows=rows,
+        dense=(store.passage_vectors(rows) @ vector).astype("float64"),
+        sentence=np.array([float(s.max()) if len(s) else -np.inf for s in sims], dtype="float64"),
+        bm25=bm25[positions] / top if top > 0 else np.zeros(len(rows)),
+        sentence_sims=sims, postings=postings,
     )
 
 
-def evidence(scores: Scores, keywords, rows, keyword_evidence: float) -> np.ndarray:
-    """How closely each of the passage `rows` matches in meaning and words: the better of its
-    dense and best-sentence similarity, plus the idf-weighted share of the query's words it has."""
-    rows = np.asarray(rows, dtype="int64")
-    meaning = np.maximum(scores.dense[rows], scores.sentence[rows])
-    return meaning + keyword_evidence * keywords.coverage(scores.query, rows)
+def evidence(scores: Scores, keywords, picked, keyword_evidence: float) -> np.ndarray:
+    """How closely each of the `picked` candidates (indexes into scores.rows) matches in meaning
+    and words: the better of its dense and best-sentence similarity, plus the idf-weighted share
+    of the query's words it has."""
+    picked = np.asarray(picked, dtype="int64")
+    meaning = np.maximum(scores.dense[picked], scores.sentence[picked])
+    return meaning + keyword_evidence * keywords.coverage(scores.query, scores.rows[picked], scores.postings)

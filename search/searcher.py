@@ -8,12 +8,15 @@ settings costs nothing and a calibration is computed once per build and set of s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from core import index_format as fmt
 from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem
 from core.model import Embedder, load_embedder, load_reranker
 from core.passage import Passage
@@ -26,11 +29,12 @@ from .loading import LoadedIndex, load_index, previous_corpus
 from .rank import mmr, top_k
 from .scoring import Scores, evidence, score
 from .spelling import Speller
+from .store import LocalStore, PassageList
 
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
 QUOTE_LEXICAL_WEIGHT = 0.3
 CALIBRATION_SETTINGS = ("dense_weight", "sentence_weight", "bm25_weight", "diversity", "reranker",
-                        "keyword_evidence", "abstain_margin")
+                        "keyword_evidence", "abstain_margin", "candidates", "ann_nprobe")
 NO_ANSWER = ("No good answer: nothing in these documents is close to this question. "
              "The nearest passages are listed below, but they probably do not answer it.")
 
@@ -103,7 +107,7 @@ class Ranking:
     rows: list[int]  # passage rows, best first
     scores: np.ndarray  # fused score of each row
     evidence: np.ndarray  # how closely each row matches in meaning and words
-    sentence_sims: np.ndarray  # similarity of every sentence in the index to the query
+    sentence_sims: list[np.ndarray]  # similarity of each row's sentences to the query
 
     @property
     def best_evidence(self) -> float:
@@ -119,24 +123,28 @@ class Searcher:
     # --- what is derived from the build, once per loaded build ------------------------------
 
     @property
-    def passages(self) -> list[Passage]:
+    def passages(self) -> PassageList:
         return self.index.passages
 
     @property
+    def store(self) -> LocalStore:
+        return self.index.store
+
+    @property
     def keywords(self) -> KeywordIndex:
-        return self.index.memo("keywords", lambda: KeywordIndex([keyword_text(p) for p in self.passages]))
+        return self.index.memo("keywords", lambda: KeywordIndex(self.store))
 
     @property
     def speller(self) -> Speller:
         return self.index.memo(("speller", self.embedder.name), lambda: Speller(
-            [keyword_text(p) for p in self.passages], self.embedder.words()))
+            self.store.word_counts, self.embedder.words()))
 
     @property
     def calibration(self) -> Calibration:
         """Computed once per build and settings that change it (then kept with the build)."""
         key = ("calibration", self.embedder.name,
                tuple(getattr(self.settings, name) for name in CALIBRATION_SETTINGS))
-        return self.index.memo(key, lambda: calibrate(self, self.index.memo("baseline", baseline_questions)))
+        return self.index.memo(key, lambda: stored_calibration(self, key))
 
     def with_settings(self, **changes) -> "Searcher":
         """The same loaded index and model with other query-time settings (for comparisons);
@@ -145,12 +153,16 @@ class Searcher:
 
     # --- searching -----------------------------------------------------------------------------
 
-    def scores(self, question: str, vector: np.ndarray | None = None) -> Scores:
-        """Every passage's scores for the question (typos repaired first). `vector` is the
-        embedding of the repaired question when it was already embedded (in a batch)."""
+    def scores(self, question: str, vector: np.ndarray | None = None, sources: list[str] | None = None,
+               candidates: int | None = None) -> Scores:
+        """The candidate passages' scores for the question (typos repaired first), among the
+        documents `sources` when given. `vector` is the embedding of the repaired question when
+        it was already embedded (in a batch); `candidates` per signal (0: every passage)."""
         query = self.speller.correct(question)
         vector = self.embedder.encode([query])[0] if vector is None else vector
-        return score(self.index, self.keywords, query, vector)
+        n = self.settings.candidates if candidates is None else candidates
+        return score(self.store, self.keywords, query, vector, n, self.store.allowed(sources),
+                     self.settings.ann_nprobe)
 
     def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> Answer:
         question = clean_question(question, self.settings.max_query_chars)
@@ -161,28 +173,26 @@ class Searcher:
                       notice="" if answered else NO_ANSWER)
 
     def rank(self, question: str, k: int, sources: list[str] | None = None,
-             vector: np.ndarray | None = None) -> Ranking:
+             vector: np.ndarray | None = None, candidates: int | None = None) -> Ranking:
         """The k best passages for the question, with their fused scores and evidence."""
-        found = self.scores(question, vector)
+        found = self.scores(question, vector, sources, candidates)
         s = self.settings
         fused = found.fused(s)
-        if sources:
-            allowed = np.array([p.source in sources for p in self.passages])
-            fused = np.where(allowed, fused, -np.inf)
         wide = k * 4 if (s.diversity or s.reranker) else k
-        rows = [int(i) for i in top_k(fused, wide) if np.isfinite(fused[i])]
-        if s.reranker and rows:
-            rerank = load_reranker(s.reranker).scores(found.query, [self.passages[i].text for i in rows])
-            rows = [rows[j] for j in top_k(rerank, len(rows))]
+        picked = [int(i) for i in top_k(fused, wide) if np.isfinite(fused[i])]
+        if s.reranker and picked:
+            rerank = load_reranker(s.reranker).scores(found.query, [p.text for p in self.store.passages(found.rows[picked])])
+            picked = [picked[j] for j in top_k(rerank, len(picked))]
             fused = fused.copy()
-            fused[rows] = np.sort(rerank)[::-1]
-        if s.diversity and rows:
-            relevance = fused[rows] / max(float(fused[rows[0]]), 1e-9)
-            picked = mmr(relevance, self.index.passage_vectors[rows], k, 1.0 - s.diversity)
-            rows = [rows[j] for j in picked]
-        rows = rows[:k]
-        return Ranking(found.query, rows, fused[rows],
-                       evidence(found, self.keywords, rows, s.keyword_evidence), found.sentence_sims)
+            fused[picked] = np.sort(rerank)[::-1]
+        if s.diversity and picked:
+            relevance = fused[picked] / max(float(fused[picked[0]]), 1e-9)
+            chosen = mmr(relevance, self.store.passage_vectors(found.rows[picked]), k, 1.0 - s.diversity)
+            picked = [picked[j] for j in chosen]
+        picked = picked[:k]
+        return Ranking(found.query, [int(r) for r in found.rows[picked]], fused[picked],
+                       evidence(found, self.keywords, picked, s.keyword_evidence),
+                       [found.sentence_sims[i] for i in picked])
 
     def results(self, ranking: Ranking, question_words: set[str] | None = None) -> list[Result]:
         """The ranked passages as results, each with the sentence(s) that answer quoted.
@@ -194,12 +204,10 @@ class Searcher:
     def result(self, ranking: Ranking, n: int, question_words: set[str],
                calibration: Calibration | None = None) -> Result:
         """The n-th ranked passage as a result, with the sentence(s) that answer quoted."""
-        row = ranking.rows[n]
-        p = self.passages[row]
-        first = self.index.first_sentence[row]
+        p = self.passages[ranking.rows[n]]
         sentences = p.sentence_texts()
         overlap = quoting.word_overlap(question_words, sentences)
-        sims = ranking.sentence_sims[first : first + len(sentences)]
+        sims = ranking.sentence_sims[n]
         q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
         confidence = (calibration or self.calibration).confidence(float(ranking.evidence[n]))
         if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
@@ -214,24 +222,32 @@ class Searcher:
 
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, or None."""
-        rows = self.index.memo("rows", lambda: {p.id: i for i, p in enumerate(self.passages)})
-        row = rows.get(passage_id)
+        row = self.store.row_of_id(passage_id)
         return None if row is None else self.passages[row]
+
+    def row(self, passage_id: str) -> int | None:
+        return self.store.row_of_id(passage_id)
+
+    def document(self, source: str) -> list[Passage]:
+        """The passages of one document, in order ([] when it is not indexed)."""
+        for name, first, stop in self.index.memo("documents", self.store.documents):
+            if name == source:
+                return self.store.passages(range(first, stop))
+        return []
 
     def neighbours(self, passage: Passage, before: int = 1, after: int = 1) -> tuple[list[Passage], list[Passage]]:
         """The passages just before and after this one in the same document."""
-        same = [p for p in self.passages if p.source == passage.source]
+        same = self.document(passage.source)
         at = next(i for i, p in enumerate(same) if p.id == passage.id)
         return same[max(0, at - before) : at], same[at + 1 : at + 1 + after]
 
     def documents(self) -> list[tuple[str, str]]:
         """(source, title) of each indexed document, in index order."""
         def compute():
-            seen: dict[str, str] = {}
-            for p in self.passages:
-                seen.setdefault(p.source, p.title)
-            return list(seen.items())
-        return list(self.index.memo("documents", compute))
+            found = self.index.memo("documents", self.store.documents)
+            firsts = self.store.passages([first for _, first, _ in found])
+            return [(source, p.title) for (source, _, _), p in zip(found, firsts)]
+        return list(self.index.memo("document titles", compute))
 
 
 STRENGTH = {"weak": 0, "partial": 1, "strong": 2}
@@ -248,10 +264,6 @@ def follow_ranking(results: list[Result]) -> list[Result]:
         cap = r.confidence
         out.append(r)
     return out
-
-
-def keyword_text(p: Passage) -> str:
-    return f"{p.section} {p.question} {p.text}"
 
 
 INVISIBLE = dict.fromkeys(
@@ -285,6 +297,22 @@ def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
     threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
     spread = float(best.std())
     return Calibration(tuple(float(b) for b in best), threshold, threshold + 3 * spread)
+
+
+def stored_calibration(searcher: Searcher, key: tuple) -> Calibration:
+    """The calibration kept with the build for these settings, else computed and kept there
+    (so that a large index does not rank the baseline questions again at every start)."""
+    questions = searcher.index.memo("baseline", baseline_questions)
+    digest = hashlib.sha256(json.dumps([list(map(str, key)), questions]).encode()).hexdigest()
+    name = f"calibration-{digest[:16]}.json"
+    cached = fmt.read_cached(searcher.index.build, name, digest)
+    try:
+        return Calibration(tuple(cached["baseline"]), float(cached["threshold"]), float(cached["strong"]))
+    except (TypeError, KeyError, ValueError):
+        found = calibrate(searcher, questions)
+        fmt.write_cached(searcher.index.build, name, {"key": digest, "baseline": found.baseline_scores,
+                                                      "threshold": found.threshold, "strong": found.strong})
+        return found
 
 
 def open_searcher(

@@ -4,6 +4,7 @@ python-docx), and a comparison of two index folders. Child processes started by 
 import it too (tests/ is on their PYTHONPATH)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import io
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core import index_format as store
+from core import segments
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -64,25 +66,60 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
-def contents(index_dir: Path):
-    data = store.read_build(store.current_build(index_dir), index_dir)
-    return data.manifest, data.passages, data.passage_vectors, data.sentence_vectors
+def segment_file(build: Path, name: str) -> Path:
+    """A file of the build's only segment (tests damage them)."""
+    (folder,) = (Path(build) / segments.SEGMENTS).iterdir()
+    return folder / name
+
+
+def write_index(index_dir: Path, manifest, passages, passage_vectors, sentence_vectors) -> Path:
+    """A build of these passages and vectors (one segment), made current: an index as another
+    program or version might have left it."""
+    docs, p_at, s_at = [], 0, 0
+    for source in dict.fromkeys(p.source for p in passages):
+        mine = [p for p in passages if p.source == source]
+        n_s = sum(len(p.sentences) for p in mine)
+        docs.append(segments.SegmentDocument(source, manifest.corpus.files.get(source, ""), mine,
+                                             passage_vectors[p_at:p_at + len(mine)],
+                                             sentence_vectors[s_at:s_at + n_s]))
+        p_at, s_at = p_at + len(mine), s_at + n_s
+    with store.new_build(index_dir) as tmp:
+        entry = segments.write_segment(tmp / segments.SEGMENTS / "seg", "seg", docs, 50000)
+        return store.commit_build(index_dir, tmp, dataclasses.replace(manifest, segments=(entry,), texts={}))
+
+
+def contents(index_dir: Path, build: Path | None = None):
+    """(manifest, passages, passage vectors, sentence vectors) of an index's current build (or
+    `build`), in document order (source, then offset): the order a build's segments keep them
+    in may differ."""
+    from search.store import LocalStore
+
+    data = store.read_build(build or store.current_build(index_dir), index_dir)
+    try:
+        found = LocalStore(data)
+        passages = found.passages(range(len(found)))
+        order = sorted(range(len(passages)), key=lambda i: (passages[i].source, passages[i].start))
+        sentences = found.sentence_vectors(order)
+        return (data.manifest, [passages[i] for i in order], found.passage_vectors(order),
+                np.concatenate(sentences) if sentences else np.zeros((0, data.manifest.dimension)))
+    finally:
+        data.close()
 
 
 def assert_same_index(a: Path, b: Path) -> None:
-    """Two index folders hold the same passages (in the same order), vectors and texts."""
+    """Two index folders hold the same passages, vectors and texts."""
     ma, ra, pva, sva = contents(a)
     mb, rb, pvb, svb = contents(b)
     assert ra == rb
     assert pva.shape == pvb.shape and sva.shape == svb.shape
-    assert np.allclose(pva, pvb, atol=1e-5)
-    assert np.allclose(sva, svb, atol=1e-5)
+    assert np.allclose(pva, pvb, atol=1e-3)  # stored as float16
+    assert np.allclose(sva, svb, atol=1e-3)
     assert ma.corpus.files == mb.corpus.files
-    assert ma.texts == mb.texts and ma.counts == mb.counts and ma.skipped == mb.skipped
-    for entry in ma.texts.values():
+    assert ma.counts == mb.counts and ma.skipped == mb.skipped
+    assert {s: e.sha256 for s, e in ma.texts.items()} == {s: e.sha256 for s, e in mb.texts.items()}
+    for source, entry in ma.texts.items():
         assert (store.current_build(a) / entry.file).read_bytes() == \
-            (store.current_build(b) / entry.file).read_bytes()
-
+            (store.current_build(b) / mb.texts[source].file).read_bytes()
 
 
 # --- document builders ------------------------------------------------------------------

@@ -97,7 +97,7 @@ def header(searcher: Searcher) -> None:
 
 
 def question_box(searcher: Searcher, default_k: int) -> None:
-    examples = render.example_questions(searcher.passages)
+    examples = searcher.index.memo("examples", lambda: render.example_questions(searcher.store.with_question()))
     st.text_input("Your question", key="q",
                   placeholder="Ask anything the essays might answer, then press Enter")
     if examples:
@@ -152,7 +152,7 @@ def reader_view(searcher: Searcher, settings: Settings, view: View, answer: Answ
     span = reader.quote_span(passage.id, answer.results if answer else (), basket())
     item = BasketItem.from_passage(passage, *(span or (None, None)))
     check = check_quote(searcher, passage, item.quote, item.quote_start, item.quote_end)
-    reading = reader.open_document(checker, searcher.passages, passage.source)
+    reading = reader.open_document(checker, searcher.document(passage.source), passage.source)
     info = document_info(checker.corpus_root, passage.source, passage.title, checker)
     st.html(reader.reader_head_html(reading, passage, info.author))
     warn_if_unverified(check)

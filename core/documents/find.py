@@ -31,9 +31,32 @@ def discover(paths: list[Path]) -> tuple[Path, list[Path]]:
     return root, sorted(files)
 
 
-def fingerprint(root: Path, files: list[Path]) -> dict[str, str]:
-    """source -> sha256 of the file's bytes: the corpus as the index saw it."""
-    return {relative(root, f): file_sha256(f) for f in files}
+def fingerprint(root: Path, files: list[Path], known: dict[str, tuple[int, int, str]] | None = None
+                ) -> dict[str, str]:
+    """source -> sha256 of the file's bytes: the corpus as the index saw it. `known`: source ->
+    (size, mtime_ns, sha256) recorded earlier; a file whose size and modification time are
+    still those is not read again."""
+    known = known or {}
+    out = {}
+    for f in files:
+        source = relative(root, f)
+        seen = known.get(source)
+        if seen is not None:
+            st = f.stat()
+            if (st.st_size, st.st_mtime_ns) == tuple(seen[:2]):
+                out[source] = seen[2]
+                continue
+        out[source] = file_sha256(f)
+    return out
+
+
+def file_stats(root: Path, files: list[Path], hashes: dict[str, str]) -> dict[str, tuple[int, int, str]]:
+    """source -> (size, mtime_ns, sha256): what `fingerprint` may trust next time."""
+    out = {}
+    for f in files:
+        st = f.stat()
+        out[relative(root, f)] = (st.st_size, st.st_mtime_ns, hashes[relative(root, f)])
+    return out
 
 
 def file_sha256(path: Path) -> str:

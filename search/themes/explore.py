@@ -13,26 +13,28 @@ from ..scoring import evidence
 from .cluster import across_documents
 
 NEAR_DUPLICATE = 0.95  # cosine above which two passages count as the same text
+THEME_CANDIDATES = 10  # a theme search brings this many times the question's candidates
 
 
-def find_passage(passages, ref: str):
+def find_passage(searcher, ref: str) -> int:
     """The row of a passage named by its id, or by SOURCE:PARAGRAPH (the first passage that
     covers that paragraph). LookupError with a helpful message when there is none."""
     ref = (ref or "").strip()
-    for row, p in enumerate(passages):
-        if p.id == ref:
-            return row
+    row = searcher.row(ref)
+    if row is not None:
+        return row
     source, sep, number = ref.rpartition(":")
     if sep and number.strip().isdigit():
         n = int(number)
-        same = [(row, p) for row, p in enumerate(passages) if p.source == source.strip()]
-        if not same:
-            names = sorted({p.source for p in passages})
-            raise LookupError(f"no document {source!r} in the index; documents: {', '.join(names)}")
-        for row, p in same:
+        found = {name: (first, stop) for name, first, stop in searcher.store.documents()}
+        if source.strip() not in found:
+            raise LookupError(f"no document {source!r} in the index; documents: {', '.join(sorted(found))}")
+        first, stop = found[source.strip()]
+        same = searcher.store.passages(range(first, stop))
+        for row, p in zip(range(first, stop), same):
             if p.paragraph <= n <= p.paragraph_end:
                 return row
-        numbers = sorted({q for _, p in same for q in range(p.paragraph, p.paragraph_end + 1)})
+        numbers = sorted({q for p in same for q in range(p.paragraph, p.paragraph_end + 1)})
         raise LookupError(f"{source} has no passage at paragraph {n}; paragraphs with passages: "
                           f"{numbers[0]}–{numbers[-1]}")
     raise LookupError(f"no passage {ref!r}: give a passage id or SOURCE:PARAGRAPH "
@@ -90,26 +92,28 @@ def theme_search(searcher, phrase: str, k: int = 10) -> ThemeSearch:
     When none clears the bar, the nearest passages are shown, still across essays, with a notice."""
     phrase = clean_question(phrase, searcher.settings.max_query_chars, "theme")
     k = max(1, int(k))
-    found = searcher.scores(phrase)
+    found = searcher.scores(phrase, candidates=THEME_CANDIDATES * searcher.settings.candidates)
     fused = found.fused(searcher.settings)
-    n = len(searcher.passages)
+    n = len(found.rows)
     strength = evidence(found, searcher.keywords, range(n), searcher.settings.keyword_evidence)
     on_theme = strength >= searcher.calibration.threshold
     answered = bool(on_theme.any())
     eligible = on_theme if answered else np.ones(n, dtype=bool)
-    order = np.lexsort((np.arange(n), -fused))
+    order = np.lexsort((found.rows, -fused))
+    sources = [p.source for p in searcher.store.passages(found.rows)]
     titles = dict(searcher.documents())
     by_essay: dict[str, list[int]] = {source: [] for source in titles}
-    for row in order:
-        if eligible[row]:
-            by_essay[searcher.passages[row].source].append(int(row))
+    for i in order:
+        if eligible[i]:
+            by_essay[sources[i]].append(int(i))
     essays = sorted((e for e in by_essay if by_essay[e]), key=lambda e: (-fused[by_essay[e][0]], e))
-    picked = round_robin([by_essay[e] for e in essays], k, searcher.index.passage_vectors)
+    picked = round_robin([by_essay[e] for e in essays], k, searcher.store.passage_vectors(found.rows))
     position = {e: i for i, e in enumerate(essays)}
-    rows = sorted(picked, key=lambda r: (position[searcher.passages[r].source], -fused[r], r))
-    results = searcher.results(Ranking(found.query, rows, fused[rows], strength[rows], found.sentence_sims))
-    shown = Counter(searcher.passages[r].source for r in rows)
-    matching = Counter(searcher.passages[r].source for r in np.flatnonzero(on_theme))
+    picked = sorted(picked, key=lambda i: (position[sources[i]], -fused[i], found.rows[i]))
+    results = searcher.results(Ranking(found.query, [int(found.rows[i]) for i in picked], fused[picked],
+                                       strength[picked], [found.sentence_sims[i] for i in picked]))
+    shown = Counter(sources[i] for i in picked)
+    matching = Counter(sources[i] for i in np.flatnonzero(on_theme))
     listed = essays + [e for e in titles if e not in position]
     counts = [EssayCount(e, titles[e], shown.get(e, 0), matching.get(e, 0)) for e in listed]
     notice = "" if answered else (
@@ -142,7 +146,7 @@ def more_like_this(searcher, ref: str, k: int = 5) -> Similar:
     Closeness is measured as for themes, on what a passage says beyond what its whole essay
     shares, so that the essay's own title and voice do not keep every neighbour in the same
     essay. Each result quotes its sentence closest to the passage."""
-    row = find_passage(searcher.passages, ref)
+    row = find_passage(searcher, ref)
     vectors = searcher.index.passage_vectors
     space = document_free_vectors(searcher.index)
     sims = space @ space[row]
@@ -151,7 +155,7 @@ def more_like_this(searcher, ref: str, k: int = 5) -> Similar:
              if r != row and same[r] <= NEAR_DUPLICATE]
     rows = round_robin([order], max(1, int(k)), vectors)
     mean = vectors.mean(axis=0)  # quote the sentence closest to what is particular to the passage
-    sentence_sims = (searcher.index.sentence_vectors - mean) @ (vectors[row] - mean)
+    sentence_sims = [(s - mean) @ (vectors[row] - mean) for s in searcher.store.sentence_vectors(rows)]
     ranking = Ranking(searcher.passages[row].text, rows, sims[rows], same[rows], sentence_sims)
     results = searcher.results(ranking, question_words=set())
     return Similar(searcher.passages[row], results)

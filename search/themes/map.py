@@ -122,7 +122,7 @@ def compute_themes(vectors: np.ndarray, texts: list[str], sources: list[str] | N
 def cache_key(index, n_themes: int) -> str:
     """What the themes of an index depend on: its passages and vectors' model, the method and
     the theme setting. The cache lives in the build folder, so a new build starts afresh."""
-    ids = hashlib.sha256("\n".join(p.id for p in index.passages).encode()).hexdigest()
+    ids = [e.to_json() for e in index.manifest.segments]  # which passages, without reading them
     what = {"algorithm": ALGORITHM, "seed": SEED, "themes": int(n_themes), "passages": ids,
             "model": index.manifest.model, "settings": index.manifest.settings}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
@@ -153,7 +153,7 @@ def theme_map(searcher, n_themes: int | None = None) -> ThemeMap:
 def compute_for_index(searcher, n_themes: int = 0, key: str = "") -> ThemeMap:
     """compute_themes over a loaded index, with a representative sentence quoted from each of
     the QUOTES most representative passages of every theme."""
-    index, passages = searcher.index, searcher.passages
+    index, passages = searcher.index, list(searcher.passages)
     found = compute_themes(index.passage_vectors, [p.text for p in passages],
                            [p.source for p in passages], [p.id for p in passages],
                            n_themes=n_themes, embed=searcher.embedder.encode)
@@ -163,13 +163,12 @@ def compute_for_index(searcher, n_themes: int = 0, key: str = "") -> ThemeMap:
     # passage shares (the corpus mean) is taken out of both, else the most generic one wins
     mean = x.mean(axis=0) if len(x) else None
     centre = centroids(x, assignment) - mean if len(x) else None
-    first = index.first_sentence
     themes = []
     for t in found.themes:
         quotes = []
-        for row in t.rows[:QUOTES]:
-            p = passages[row]
-            sims = (index.sentence_vectors[first[row]:first[row + 1]] - mean) @ centre[t.id - 1]
+        rows = list(t.rows[:QUOTES])
+        for row, p, sentences in zip(rows, index.store.passages(rows), index.store.sentence_vectors(rows)):
+            sims = (sentences - mean) @ centre[t.id - 1]
             a, b = p.sentences[int(np.argmax(sims))] if len(sims) else (p.start, p.end)
             quotes.append(ThemeQuote(row, p.id, p.text[a - p.start:b - p.start]))
         themes.append(dataclasses.replace(t, quotes=tuple(quotes)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from core import index_format as store
+from core import segments
 from ingest import build_index
 from ingest.__main__ import main as ingest_main
-from core.passage import Passage
 from search import open_searcher
 from core.errors import IndexCorrupt, IndexStale
 from search.loading import load_index
-from helpers import CHILD_ENV_PATH, HTML_PAGE, PDF_PAGES, ROOT, TINY, assert_same_index, make_pdf
+from helpers import (CHILD_ENV_PATH, HTML_PAGE, PDF_PAGES, ROOT, TINY, assert_same_index, make_pdf,
+                     segment_file)
 
 ENV = {**os.environ, "PYTHONPATH": CHILD_ENV_PATH}
 
@@ -85,7 +87,7 @@ def _text_missing(b):
 
 
 def _texts_folder_missing(b):
-    shutil.rmtree(b / store.TEXTS)
+    shutil.rmtree(segment_file(b, segments.TEXTS))
 
 
 def _text_altered_same_length(b):
@@ -112,52 +114,56 @@ def _text_entry_escapes_the_build(b):
 
 
 def _sentence_vectors_truncated(b):
-    path = b / store.SENTENCE_VECTORS
+    path = segment_file(b, segments.SENTENCE_VECTORS)
     path.write_bytes(path.read_bytes()[:-1000])
 
 
 def _vectors_zeroed(b):
-    path = b / store.PASSAGE_VECTORS
+    path = segment_file(b, segments.PASSAGE_VECTORS)
     path.write_bytes(b"\x00" * path.stat().st_size)
 
 
 def _vectors_empty(b):
-    (b / store.PASSAGE_VECTORS).write_bytes(b"")
+    segment_file(b, segments.PASSAGE_VECTORS).write_bytes(b"")
 
 
 def _vector_files_swapped(b):
-    p, s = b / store.PASSAGE_VECTORS, b / store.SENTENCE_VECTORS
+    p, s = segment_file(b, segments.PASSAGE_VECTORS), segment_file(b, segments.SENTENCE_VECTORS)
     data = p.read_bytes()
     p.write_bytes(s.read_bytes())
     s.write_bytes(data)
 
 
-def _passage_line_not_json(b):
-    path = b / store.PASSAGES
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[1] = '{"id": "broken\n'
-    path.write_text("".join(lines), encoding="utf-8")
+def _vector_byte_flipped(b):
+    path = segment_file(b, segments.PASSAGE_VECTORS)
+    data = bytearray(path.read_bytes())
+    data[-7] ^= 0x10
+    path.write_bytes(bytes(data))
 
 
-def _passage_with_unknown_field(b):
-    path = b / store.PASSAGES
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[0] = json.dumps({**json.loads(lines[0]), "colour": "blue"}) + "\n"
-    path.write_text("".join(lines), encoding="utf-8")
+def _sql(b, statement: str) -> None:
+    db = sqlite3.connect(segment_file(b, segments.DB))
+    db.execute(statement)
+    db.commit()
+    db.close()
+
+
+def _passage_sentences_not_json(b):
+    _sql(b, "UPDATE passages SET sentences = '[[broken' WHERE row = 1")
+
+
+def _passage_text_changed(b):
+    _sql(b, "UPDATE passages SET text = 'something else' WHERE row = 0")
 
 
 def _passage_offsets_shifted(b):
     """A PDF passage whose offsets no longer point at its text in the stored text."""
-    path = b / store.PASSAGES
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    row = next(r for r in rows if r["source"] == "bees.pdf")
-    row["start"] += 1
-    row["end"] += 1
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _sql(b, "UPDATE passages SET start = start + 1, \"end\" = \"end\" + 1 WHERE row = "
+            "(SELECT min(row) FROM passages WHERE source = 'bees.pdf')")
 
 
 def _passages_empty(b):
-    (b / store.PASSAGES).write_bytes(b"")
+    segment_file(b, segments.DB).write_bytes(b"")
 
 
 def _manifest_truncated(b):
@@ -177,7 +183,8 @@ DAMAGE = [
     _text_truncated, _text_missing, _texts_folder_missing, _text_altered_same_length,
     _text_not_utf8, _text_entry_missing, _texts_entry_malformed, _text_entry_escapes_the_build,
     _sentence_vectors_truncated, _vectors_zeroed, _vectors_empty, _vector_files_swapped,
-    _passage_line_not_json, _passage_with_unknown_field, _passage_offsets_shifted, _passages_empty,
+    _vector_byte_flipped, _passage_sentences_not_json, _passage_text_changed, _passage_offsets_shifted,
+    _passages_empty,
     _manifest_truncated, _manifest_empty, _manifest_counts_wrong,
 ]
 
@@ -198,17 +205,11 @@ def test_damage_is_detected_at_load_and_the_next_ingest_repairs_it(damaged, sett
     assert {p.source for p in loaded.passages} == set(TINY) | {"bees.pdf", "page.html"}
 
 
-def test_an_old_index_without_pages_or_texts_still_loads(tiny_copy, settings):
+def test_an_index_of_plain_text_without_a_texts_entry_still_loads(tiny_copy, settings):
     corpus, index_dir = tiny_copy
-    b = store.current_build(index_dir)
-    path = b / store.PASSAGES
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "page"}) + "\n" for r in rows),
-                    encoding="utf-8")
-    _edit_manifest(b, lambda m: m.pop("texts"))
+    _edit_manifest(store.current_build(index_dir), lambda m: m.pop("texts"))
     loaded = load_index(index_dir, settings)
     assert all(p.page is None for p in loaded.passages)
-    assert Passage.from_dict({k: v for k, v in rows[0].items() if k != "page"}).page is None
 
 
 @pytest.fixture
@@ -242,6 +243,7 @@ KILL_SCRIPT = r"""
 import json, os, sys
 from pathlib import Path
 from core import index_format as store
+from core import segments
 from ingest import build
 from core.settings import Settings
 from helpers import HashEmbedder
@@ -256,14 +258,14 @@ if where == "reading":  # reading the first changed document
     build.read_document = die
 elif where == "embedding":
     HashEmbedder.encode = die
-elif where == "passages":  # passages.jsonl half written
+elif where == "passages":  # the passages database half written
     real_dumps, calls = json.dumps, []
     def dumps(*a, **k):
         calls.append(1)
         if len(calls) == 3:
             die()
         return real_dumps(*a, **k)
-    store.json.dumps = dumps
+    segments.json.dumps = dumps
 elif where == "texts":  # the stored texts of the PDF and the web page
     real_fsync = store.fsync_file
     store.fsync_file = lambda path: die() if path.parent.name == store.TEXTS else real_fsync(path)

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from core import index_format as store
+from core import segments
 from ingest import build, build_index
 from ingest.__main__ import main as ingest_main
 from core.documents import read_text
 from search.loading import load_index
-from helpers import DOCX_BLOCKS, PDF_PAGES, TINY, assert_same_index, contents, make_docx, make_pdf, quiet, write_files
+from helpers import (DOCX_BLOCKS, PDF_PAGES, TINY, assert_same_index, contents, make_docx, make_pdf, quiet,
+                     segment_file, write_files, write_index)
 
 NEW_ESSAY = (
     "Learning To Rest Together\n\n"
@@ -95,8 +97,7 @@ def test_unchanged_corpus_embeds_nothing_and_loads_no_model(tmp_path, settings, 
     assert again.incremental and again.passages_embedded == 0 and again.sentences_embedded == 0
     assert again.changes.counts() == {"added": 0, "changed": 0, "removed": 0, "unchanged": 3}
     assert again.build != first.build
-    before = store.read_build(first.build, tmp_path / "index")  # kept: the build before
-    rows_before, pv_before = before.passages, before.passage_vectors
+    _, rows_before, pv_before, _ = contents(tmp_path / "index", first.build)  # kept: the build before
     _, rows_after, pv_after, _ = contents(tmp_path / "index")
     assert rows_before == rows_after and np.array_equal(pv_before, pv_after)
     assert load_index(tmp_path / "index", settings).manifest.ingest["mode"] == "incremental"
@@ -140,9 +141,9 @@ def test_vectors_of_another_dimension_are_not_reused(tmp_path, settings):
     manifest, rows, pv, sv = contents(tmp_path / "index")
     rng = np.random.default_rng(0)
     with store.write_lock(tmp_path / "index"):  # same model name, 768-dimensional vectors
-        store.write_build(tmp_path / "index", dataclasses.replace(manifest, dimension=768), rows,
-                          rng.standard_normal((len(pv), 768)).astype("float32"),
-                          rng.standard_normal((len(sv), 768)).astype("float32"))
+        write_index(tmp_path / "index", dataclasses.replace(manifest, dimension=768), rows,
+                    rng.standard_normal((len(pv), 768)).astype("float32"),
+                    rng.standard_normal((len(sv), 768)).astype("float32"))
     (corpus / "d.txt").write_text("Night Sky\n\nThe stars were sharp and cold above the valley.\n", encoding="utf-8")
     report = build_index([corpus], tmp_path / "index", settings, **quiet())
     assert not report.incremental and "dimension" in report.full_reason
@@ -153,7 +154,7 @@ def test_vectors_of_another_dimension_are_not_reused(tmp_path, settings):
 def test_unreadable_previous_build_means_a_full_rebuild(tmp_path, settings, hash_model):
     corpus = write_files(tmp_path / "corpus", TINY)
     build_index([corpus], tmp_path / "index", settings, **quiet())
-    vectors = store.current_build(tmp_path / "index") / store.PASSAGE_VECTORS
+    vectors = segment_file(store.current_build(tmp_path / "index"), segments.PASSAGE_VECTORS)
     vectors.write_bytes(vectors.read_bytes()[:64])
     messages: list[str] = []
     report = build_index([corpus], tmp_path / "index", settings, on_event=lambda e: messages.append(e.message), progress=False)
@@ -231,3 +232,40 @@ def test_cli_text_summary(tmp_path, capsys, hash_model):
     out = capsys.readouterr().out
     assert "indexed 2 documents" in out
     assert "0 added, 0 changed, 1 removed, 2 unchanged; passages: 0 embedded, the rest reused" in out
+
+
+def test_a_change_writes_a_small_segment_and_links_the_rest(tmp_path, settings, hash_model):
+    """Adding or changing a document writes only that document: the unchanged segment is the
+    same file on disk (hard-linked), the replaced passages are marked deleted in theirs, and
+    small segments are merged once there are too many; the result equals a full rebuild."""
+    corpus = write_files(tmp_path / "corpus", TINY)
+    index_dir = tmp_path / "index"
+    first = build_index([corpus], index_dir, settings, **quiet())
+    (corpus / "d.txt").write_text("Night Sky\n\nThe stars were sharp and cold above the valley.\n", encoding="utf-8")
+    second = build_index([corpus], index_dir, settings, **quiet())
+    m1, m2 = (store.read_manifest(b, index_dir) for b in (first.build, second.build))
+    assert [e.name for e in m2.segments][:1] == [m1.segments[0].name] and len(m2.segments) == 2
+    old = first.build / segments.SEGMENTS / m1.segments[0].name / segments.PASSAGE_VECTORS
+    new = second.build / segments.SEGMENTS / m1.segments[0].name / segments.PASSAGE_VECTORS
+    assert old.stat().st_ino == new.stat().st_ino  # linked, not rewritten
+    assert second.passages_embedded == 1
+
+    (corpus / "a.txt").write_text(TINY["a.txt"] + "\nIt can also be rebuilt.\n", encoding="utf-8")
+    third = build_index([corpus], index_dir, settings, **quiet())
+    m3 = store.read_manifest(third.build, index_dir)
+    assert m3.segments[0].deleted == ("a.txt",) and third.passages_embedded == 1
+    loaded = load_index(index_dir, settings)
+    assert [p.source for p in loaded.passages].count("a.txt") == 1
+    assert any("rebuilt" in p.text for p in loaded.passages if p.source == "a.txt")
+
+    counts = []
+    for n in range(build.MAX_SMALL_SEGMENTS + 1):
+        (corpus / f"more-{n}.txt").write_text(f"Note {n}\n\nA short note number {n} about rivers.\n",
+                                              encoding="utf-8")
+        report = build_index([corpus], index_dir, settings, **quiet())
+        counts.append(len(store.read_manifest(report.build, index_dir).segments))
+    assert max(counts) <= build.MAX_SMALL_SEGMENTS and min(counts) == 1, counts  # merged
+    merged = store.read_manifest(store.current_build(index_dir), index_dir)
+    assert all(not e.deleted for e in merged.segments)
+    build_index([corpus], tmp_path / "full", settings, **quiet(full=True))
+    assert_same_index(index_dir, tmp_path / "full")

@@ -9,6 +9,7 @@ import pytest
 
 from core import index_format as store
 from core.passage import Passage
+from helpers import contents
 from ingest.passages import make_passages, sentence_spans
 from core.documents import read_text
 from core.settings import DEFAULT_CORPUS, Settings
@@ -59,8 +60,7 @@ def test_seed_passages_round_trip(path):
 
 def test_index_passages_round_trip_against_the_files(seed_index, seed_corpus, settings):
     build = store.current_build(seed_index)
-    rows = [json.loads(line) for line in (build / store.PASSAGES).read_text(encoding="utf-8").splitlines()]
-    passages = [Passage.from_dict(r) for r in rows]
+    passages = contents(seed_index)[1]
     assert {p.source for p in passages} == {p.name for p in SEEDS}
     assert len({p.id for p in passages}) == len(passages)
     for source in {p.source for p in passages}:

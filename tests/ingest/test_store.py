@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from core import index_format as store
+from core import segments
 from ingest import build_index
 from ingest.__main__ import main as ingest_main
 from core.errors import IngestBusy
@@ -22,7 +24,7 @@ from search import open_searcher
 from core.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexStale
 from search.loading import load_index
 
-from helpers import ROOT  # noqa: E402
+from helpers import ROOT, segment_file, write_index  # noqa: E402
 
 TINY = {
     "a.txt": (
@@ -103,8 +105,10 @@ def test_build_writes_a_complete_index(tiny_index, settings):
     corpus, index_dir = tiny_index
     build = store.current_build(index_dir)
     assert build.parent == index_dir / store.BUILDS
-    for name in (store.MANIFEST, store.PASSAGES, store.PASSAGE_VECTORS, store.SENTENCE_VECTORS):
-        assert (build / name).is_file()
+    assert (build / store.MANIFEST).is_file()
+    for name in (segments.DB, segments.PASSAGE_VECTORS, segments.SENTENCE_VECTORS, segments.PASSAGE_INDEX,
+                 segments.SENTENCE_INDEX, segments.POSTINGS_ROWS):
+        assert segment_file(build, name).is_file()
     assert not [d for d in _builds(index_dir) if d.startswith(".tmp-")]
     loaded = load_index(index_dir, settings)
     assert loaded.build == build
@@ -113,7 +117,7 @@ def test_build_writes_a_complete_index(tiny_index, settings):
     assert manifest.model == settings.model
     assert manifest.settings == settings.index_settings()
     assert set(manifest.corpus.files) == {"a.txt", "notes/b.md"}
-    assert manifest.counts == store.Counts(2, len(loaded.passages), len(loaded.sentence_owner))
+    assert manifest.counts == store.Counts(2, len(loaded.passages), sum(len(p.sentences) for p in loaded.passages))
     assert loaded.passage_vectors.shape == (len(loaded.passages), manifest.dimension)
     assert np.allclose(np.linalg.norm(loaded.passage_vectors, axis=1), 1.0, atol=1e-4)
     assert {p.source for p in loaded.passages} == {"a.txt", "notes/b.md"}
@@ -188,7 +192,7 @@ corpus, index_dir, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 def die(*args):
     os.kill(os.getpid(), 9)
 
-if where == "vectors":  # killed after passages.jsonl and the first vector file are written
+if where == "vectors":  # killed after the passages, vectors and the first FAISS file are written
     import faiss
     real = faiss.write_index
     def write_then_die(index, path):
@@ -216,8 +220,8 @@ def test_ingest_killed_midway_leaves_the_old_index_serving(built, settings, tmp_
     names = _builds(index_dir)
     if where == "vectors":
         (leftover,) = [n for n in names if n.startswith(".tmp-")]
-        written = {f.name for f in (index_dir / store.BUILDS / leftover).iterdir()}
-        assert store.PASSAGES in written and store.MANIFEST not in written
+        written = {f.name for f in (index_dir / store.BUILDS / leftover).rglob("*")}
+        assert segments.DB in written and store.MANIFEST not in written
     else:
         assert len(names) == 2 and first.build.name in names
 
@@ -237,7 +241,7 @@ def test_next_ingest_removes_leftover_temporary_folders(built, settings):
     corpus, index_dir, first = built
     leftover = index_dir / store.BUILDS / ".tmp-dead01"
     leftover.mkdir()
-    (leftover / store.PASSAGES).write_text('{"half": ', encoding="utf-8")
+    (leftover / segments.DB).write_text('half a database', encoding="utf-8")
     assert load_index(index_dir, settings).build == first.build  # ignored while serving
     _build(corpus, index_dir, settings)
     assert not leftover.exists()
@@ -379,11 +383,10 @@ def test_index_of_another_dimension_is_refused(index_copy, settings):
     loaded = load_index(index_copy, settings)
     manifest = dataclasses.replace(loaded.manifest, dimension=768)
     rng = np.random.default_rng(1)
-    store.write_build(
-        index_copy, manifest, loaded.passages,
-        rng.standard_normal((len(loaded.passages), 768)).astype("float32"),
-        rng.standard_normal((len(loaded.sentence_owner), 768)).astype("float32"),
-    )
+    n_sentences = sum(len(p.sentences) for p in loaded.passages)
+    write_index(index_copy, manifest, list(loaded.passages),
+                rng.standard_normal((len(loaded.passages), 768)).astype("float32"),
+                rng.standard_normal((n_sentences, 768)).astype("float32"))
     assert load_index(index_copy, settings).manifest.dimension == 768
     with pytest.raises(IndexMismatch, match="768") as err:
         open_searcher(index_copy, settings, rebuild=False)
@@ -391,7 +394,7 @@ def test_index_of_another_dimension_is_refused(index_copy, settings):
 
 
 def _truncate_vectors(build: Path) -> None:
-    path = build / store.PASSAGE_VECTORS
+    path = segment_file(build, segments.PASSAGE_VECTORS)
     path.write_bytes(path.read_bytes()[:100])
 
 
@@ -415,21 +418,23 @@ def _manifest_missing(build: Path) -> None:
 
 
 def _passages_missing(build: Path) -> None:
-    (build / store.PASSAGES).unlink()
+    segment_file(build, segments.DB).unlink()
 
 
 def _passage_line_lost(build: Path) -> None:
-    lines = (build / store.PASSAGES).read_text(encoding="utf-8").splitlines(keepends=True)
-    (build / store.PASSAGES).write_text("".join(lines[:-1]), encoding="utf-8")
+    db = sqlite3.connect(segment_file(build, segments.DB))
+    db.execute("DELETE FROM passages WHERE row = (SELECT max(row) FROM passages)")
+    db.commit()
+    db.close()
 
 
 def _passages_truncated(build: Path) -> None:
-    path = build / store.PASSAGES
+    path = segment_file(build, segments.DB)
     path.write_bytes(path.read_bytes()[:-40])
 
 
 def _sentence_vectors_missing(build: Path) -> None:
-    (build / store.SENTENCE_VECTORS).unlink()
+    segment_file(build, segments.SENTENCE_VECTORS).unlink()
 
 
 @pytest.mark.parametrize("damage", [

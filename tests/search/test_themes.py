@@ -236,28 +236,30 @@ def test_more_like_this_leaves_out_itself_and_near_duplicates(searcher):
     passages = searcher.passages
     for row in (0, len(passages) // 2, len(passages) - 1):
         similar = themes.more_like_this(searcher, passages[row].id, 5)
-        assert similar.passage is passages[row]
+        assert similar.passage == passages[row]
         ids = [r.id for r in similar.results]
         assert len(ids) == 5 and passages[row].id not in ids and len(set(ids)) == 5
     # make passage 1 a near-duplicate of passage 0: it must not be listed as like passage 0
     vectors = searcher.index.passage_vectors.copy()
     vectors[1] = themes.normalise((vectors[0] + 0.01 * vectors[1])[None])[0]
-    other = dataclasses.replace(searcher, index=dataclasses.replace(searcher.index, passage_vectors=vectors))
+    index = dataclasses.replace(searcher.index)  # the same build, with nothing derived yet
+    index.derived["passage vectors"] = vectors
+    other = dataclasses.replace(searcher, index=index)
     ids = [r.id for r in themes.more_like_this(other, passages[0].id, 10).results]
     assert passages[1].id not in ids and passages[0].id not in ids and len(ids) == 10
 
 
 def test_find_passage_by_id_or_paragraph(searcher):
     p = searcher.passages[5]
-    assert themes.find_passage(searcher.passages, p.id) == 5
-    row = themes.find_passage(searcher.passages, f"{p.source}:{p.paragraph}")
+    assert themes.find_passage(searcher, p.id) == 5
+    row = themes.find_passage(searcher, f"{p.source}:{p.paragraph}")
     assert searcher.passages[row].source == p.source and searcher.passages[row].paragraph <= p.paragraph
     with pytest.raises(LookupError, match="no document"):
-        themes.find_passage(searcher.passages, "nope.txt:1")
+        themes.find_passage(searcher, "nope.txt:1")
     with pytest.raises(LookupError, match="no passage at paragraph 999"):
-        themes.find_passage(searcher.passages, f"{p.source}:999")
+        themes.find_passage(searcher, f"{p.source}:999")
     with pytest.raises(LookupError, match="passage id or SOURCE:PARAGRAPH"):
-        themes.find_passage(searcher.passages, "garbage")
+        themes.find_passage(searcher, "garbage")
 
 
 # --------------------------------------------------------------------------- command line
