@@ -58,11 +58,14 @@ def timed(fn, repeat: int, before=None):
 def same_index(a: Path, b: Path) -> bool:
     import numpy as np
 
-    x, y = store.read_build(store.current_build(a), a), store.read_build(store.current_build(b), b)
-    return (x.passages == y.passages and x.passage_vectors.shape == y.passage_vectors.shape
-            and x.sentence_vectors.shape == y.sentence_vectors.shape
-            and bool(np.allclose(x.passage_vectors, y.passage_vectors, atol=1e-5))
-            and bool(np.allclose(x.sentence_vectors, y.sentence_vectors, atol=1e-5)))
+    from search.store import LocalStore
+
+    builds = [store.read_build(store.current_build(d), d) for d in (a, b)]
+    (px, pvx, svx), (py, pvy, svy) = (LocalStore(build).in_document_order() for build in builds)
+    for build in builds:
+        build.close()
+    return (px == py and pvx.shape == pvy.shape and svx.shape == svy.shape
+            and bool(np.allclose(pvx, pvy, atol=1e-3)) and bool(np.allclose(svx, svy, atol=1e-3)))
 
 
 def run(corpus_src: Path, repeat: int) -> dict:

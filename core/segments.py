@@ -68,23 +68,23 @@ class SegmentEntry:
     documents: int
     passages: int
     sentences: int
-    ann: str  # "flat", or the FAISS factory string of the approximate index
+    ann: dict[str, str]  # "passages", "sentences" -> "flat" or the approximate index's FAISS factory string
     files: dict[str, str] = field(default_factory=dict)  # each file (relative) -> its sha256
     deleted: tuple[str, ...] = ()  # sources of this segment that no longer count
 
     def to_json(self) -> dict:
         return {"name": self.name, "documents": self.documents, "passages": self.passages,
-                "sentences": self.sentences, "ann": self.ann, "files": dict(self.files),
+                "sentences": self.sentences, "ann": dict(self.ann), "files": dict(self.files),
                 "deleted": list(self.deleted)}
 
     @classmethod
     def from_json(cls, d: dict) -> "SegmentEntry":
         if not (isinstance(d, dict) and isinstance(d.get("name"), str) and "/" not in d["name"]
                 and d["name"] not in ("", ".", "..") and isinstance(d.get("deleted"), list)
-                and isinstance(d.get("files"), dict)):
+                and isinstance(d.get("files"), dict) and isinstance(d.get("ann"), dict)):
             raise ValueError("a segment entry is malformed")
         return cls(d["name"], int(d["documents"]), int(d["passages"]), int(d["sentences"]),
-                   str(d["ann"]), {str(k): str(v) for k, v in d["files"].items()},
+                   {str(k): str(v) for k, v in d["ann"].items()}, {str(k): str(v) for k, v in d["files"].items()},
                    tuple(str(s) for s in d["deleted"]))
 
 
@@ -144,10 +144,10 @@ def write_segment(folder: Path, name: str, documents: list[SegmentDocument],
     for file, array in ((PASSAGE_VECTORS, pv), (SENTENCE_VECTORS, sv), (FIRST_SENTENCE, first),
                         (DOC_LENGTHS, lengths), (POSTINGS_ROWS, rows), (POSTINGS_TF, tfs)):
         np.save(folder / file, array, allow_pickle=False)
-    kind = ann_kind(max(len(pv), len(sv)), ann_min_vectors)
-    write_faiss(folder / PASSAGE_INDEX, pv, kind)
-    write_faiss(folder / SENTENCE_INDEX, sv, kind)
-    return SegmentEntry(name, len(documents), len(passages), int(sv.shape[0]), kind, checksums(folder))
+    kinds = {"passages": ann_kind(len(pv), ann_min_vectors), "sentences": ann_kind(len(sv), ann_min_vectors)}
+    write_faiss(folder / PASSAGE_INDEX, pv, kinds["passages"])
+    write_faiss(folder / SENTENCE_INDEX, sv, kinds["sentences"])
+    return SegmentEntry(name, len(documents), len(passages), int(sv.shape[0]), kinds, checksums(folder))
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -201,10 +201,11 @@ def postings(tokens: list[list[str]]):
 
 
 def ann_kind(n_vectors: int, ann_min_vectors: int) -> str:
-    """Exact search while small; an inverted file with 8-bit vectors (4 x sqrt(n) lists) above."""
+    """Exact search while small; above, an inverted file with 8-bit vectors and about
+    4 x sqrt(n) lists (each list trained on at least 40 vectors)."""
     if n_vectors < max(ann_min_vectors, 1000):
         return "flat"
-    return f"IVF{int(4 * np.sqrt(n_vectors))},SQ8"
+    return f"IVF{int(min(4 * np.sqrt(n_vectors), n_vectors / 40))},SQ8"
 
 
 def write_faiss(path: Path, vectors: np.ndarray, kind: str) -> None:
@@ -217,7 +218,7 @@ def write_faiss(path: Path, vectors: np.ndarray, kind: str) -> None:
     else:
         index = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        sample = x[np.sort(rng.choice(len(x), min(len(x), 64 * index.nlist), replace=False))]
+        sample = x[np.sort(rng.choice(len(x), min(len(x), 50 * index.nlist), replace=False))]
         index.train(sample)
     if len(x):
         index.add(x)

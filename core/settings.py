@@ -87,6 +87,10 @@ class Settings:
         32, "How many lists of an approximate index a search visits (more: closer to exact, slower).",
         low=1, high=65536,
     )
+    query_threads: int = _setting(
+        1, "CPU threads used to encode a question (0: every core). One answers best when "
+        "several people ask at once; ingest always uses every core.", low=0, high=256,
+    )
     max_query_chars: int = _setting(
         2000, "Questions are cut to this many characters before they are matched.", low=1,
     )

@@ -159,7 +159,7 @@ class Searcher:
         documents `sources` when given. `vector` is the embedding of the repaired question when
         it was already embedded (in a batch); `candidates` per signal (0: every passage)."""
         query = self.speller.correct(question)
-        vector = self.embedder.encode([query])[0] if vector is None else vector
+        vector = self.embedder.encode([query], threads=self.settings.query_threads)[0] if vector is None else vector
         n = self.settings.candidates if candidates is None else candidates
         return score(self.store, self.keywords, query, vector, n, self.store.allowed(sources),
                      self.settings.ann_nprobe)
@@ -292,7 +292,7 @@ def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
     embeddings are computed once per build and model; only the rankings follow the settings."""
     repaired = [searcher.speller.correct(q) for q in questions]
     vectors = searcher.index.memo(("baseline vectors", searcher.embedder.name, tuple(repaired)),
-                                  lambda: searcher.embedder.encode(repaired))
+                                  lambda: searcher.embedder.encode(repaired, threads=searcher.settings.query_threads))
     best = np.array([searcher.rank(q, 5, vector=v).best_evidence for q, v in zip(questions, vectors)])
     threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
     spread = float(best.std())

@@ -148,6 +148,16 @@ class LocalStore:
                 out[i] = piece
         return out
 
+    def in_document_order(self) -> tuple[list[Passage], np.ndarray, np.ndarray]:
+        """(passages, their vectors, their sentences' vectors) ordered by document and offset:
+        what two builds of the same documents must agree on, whatever their segments."""
+        passages = self.passages(range(len(self)))
+        order = sorted(range(len(passages)), key=lambda i: (passages[i].source, passages[i].start))
+        sentences = self.sentence_vectors(order)
+        dim = self.segments[0].passage_vectors.shape[1] if self.segments else 0
+        return ([passages[i] for i in order], self.passage_vectors(order),
+                np.concatenate(sentences) if sentences else np.zeros((0, dim), dtype="float32"))
+
     # --- candidates ----------------------------------------------------------------------------
 
     def dense_candidates(self, vector: np.ndarray, n: int, allowed: np.ndarray | None,

@@ -47,7 +47,7 @@ class HashEmbedder:
 
     dimension = 384
 
-    def encode(self, texts, progress=False, batch_size=32):
+    def encode(self, texts, progress=False, batch_size=32, threads=0):
         rows = [np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:16], 16))
                 .standard_normal(self.dimension) for t in texts]
         v = np.array(rows, dtype="float32").reshape(len(texts), self.dimension)
@@ -96,12 +96,7 @@ def contents(index_dir: Path, build: Path | None = None):
 
     data = store.read_build(build or store.current_build(index_dir), index_dir)
     try:
-        found = LocalStore(data)
-        passages = found.passages(range(len(found)))
-        order = sorted(range(len(passages)), key=lambda i: (passages[i].source, passages[i].start))
-        sentences = found.sentence_vectors(order)
-        return (data.manifest, [passages[i] for i in order], found.passage_vectors(order),
-                np.concatenate(sentences) if sentences else np.zeros((0, data.manifest.dimension)))
+        return (data.manifest, *LocalStore(data).in_document_order())
     finally:
         data.close()
 

@@ -74,19 +74,21 @@ def theme_map_chart(searcher: Searcher, found: themes.ThemeMap) -> None:
     import altair as alt
     import pandas as pd
 
-    xy = themes.project_2d(themes.document_free_vectors(searcher.index))
+    shown, xy = themes.map_points(searcher)
     label = {t.id: f"{t.id}. {t.label}" for t in found.themes}
     rows = [{"x": float(x), "y": float(y), "theme": label[found.assignment[i]],
              "essay": p.title, "where": cite.where(p),
              "passage": p.text if len(p.text) <= 300 else p.text[:300] + "…"}
-            for i, ((x, y), p) in enumerate(zip(xy, searcher.passages))]
+            for i, (x, y), p in zip(shown, xy, searcher.store.passages(shown))]
     chart = alt.Chart(pd.DataFrame(rows)).mark_circle(size=70, opacity=0.8).encode(
         x=alt.X("x", axis=None), y=alt.Y("y", axis=None),
         color=alt.Color("theme:N", legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
         tooltip=["theme", "essay", "where", "passage"])
     st.altair_chart(chart, width="stretch")
-    st.caption("Each dot is a passage, placed by meaning (its first two principal components) and "
-               "coloured by theme; hover to read it.")
+    sample = "" if len(shown) == len(searcher.passages) else \
+        f" ({len(shown):,} passages of {len(searcher.passages):,}, spread evenly over the documents)"
+    st.caption(f"Each dot is a passage{sample}, placed by meaning (its first two principal components) "
+               "and coloured by theme; hover to read it.")
 
 
 def theme_list(found: themes.ThemeMap) -> None:

@@ -7,10 +7,10 @@ from .explore import (NEAR_DUPLICATE, EssayCount, Similar, ThemeSearch, document
                       find_passage, more_like_this, round_robin, theme_search)
 from .labels import label_terms, terms
 from .map import (ALGORITHM, CACHE_FILE, Theme, ThemeMap, ThemeQuote, cache_key, compute_for_index,
-                  compute_themes, theme_map)
+                  compute_themes, map_points, theme_map)
 
 __all__ = ["MIN_THEME_SIZE", "SEED", "dissolve_small", "kmeans", "numbers_to_try", "silhouettes",
            "theme_range", "ALGORITHM", "CACHE_FILE", "across_documents", "cluster", "normalise", "project_2d", "NEAR_DUPLICATE", "EssayCount",
            "Similar", "ThemeSearch", "document_free_vectors", "find_passage", "more_like_this",
            "round_robin", "theme_search", "label_terms", "terms", "Theme", "ThemeMap", "ThemeQuote",
-           "cache_key", "compute_for_index", "compute_themes", "theme_map"]
+           "cache_key", "compute_for_index", "compute_themes", "map_points", "theme_map"]

@@ -21,12 +21,14 @@ import numpy as np
 
 from core.index_format import read_cached, write_cached
 
-from .cluster import SEED, across_documents, centroids, cluster, normalise
+from .cluster import SEED, across_documents, centroids, cluster, normalise, project_2d
 from .labels import label_terms
 
 ALGORITHM = "kmeans-silhouette-ctfidf-4"  # part of the cache key: bump when the method changes
 QUOTES = 3
 CACHE_FILE = "themes.json"
+THEME_SAMPLE = 20_000  # passages the themes are found on; the rest are assigned to them
+MAP_POINTS = 3_000  # passages drawn on the theme map
 
 
 @dataclass(frozen=True)
@@ -150,26 +152,73 @@ def theme_map(searcher, n_themes: int | None = None) -> ThemeMap:
     return index.memo(("themes", key), load_or_compute)
 
 
+def sample_rows(n: int, limit: int) -> np.ndarray:
+    """Rows spread evenly over the index (all of them when there are at most `limit`)."""
+    return np.arange(n) if n <= limit else np.unique(np.linspace(0, n - 1, limit).round().astype("int64"))
+
+
 def compute_for_index(searcher, n_themes: int = 0, key: str = "") -> ThemeMap:
     """compute_themes over a loaded index, with a representative sentence quoted from each of
-    the QUOTES most representative passages of every theme."""
-    index, passages = searcher.index, list(searcher.passages)
-    found = compute_themes(index.passage_vectors, [p.text for p in passages],
-                           [p.source for p in passages], [p.id for p in passages],
-                           n_themes=n_themes, embed=searcher.embedder.encode)
-    assignment = np.asarray(found.assignment) - 1
-    x = normalise(index.passage_vectors)
+    the QUOTES most representative passages of every theme. Above THEME_SAMPLE passages the
+    themes are found on an even sample and every passage is then given the theme whose centre
+    is closest (read in blocks), so time and memory stay bounded as the corpus grows."""
+    index, store = searcher.index, searcher.store
+    rows = sample_rows(len(store), THEME_SAMPLE)
+    passages = store.passages(rows)
+    vectors = store.passage_vectors(rows)
+    found = compute_themes(vectors, [p.text for p in passages], [p.source for p in passages],
+                           [p.id for p in passages], n_themes=n_themes, embed=searcher.embedder.encode)
+    sampled = len(rows) < len(store)
+    x = normalise(vectors)
+    sample_theme = np.asarray(found.assignment) - 1
+    if sampled:  # every passage to the closest theme centre; sizes and essays over them all
+        found = assign_all(found, store, rows, centroids(x, sample_theme))
     # the sentence that carries the theme: closest to the theme's centre once what every
     # passage shares (the corpus mean) is taken out of both, else the most generic one wins
     mean = x.mean(axis=0) if len(x) else None
-    centre = centroids(x, assignment) - mean if len(x) else None
+    centre = centroids(x, sample_theme) - mean if len(x) else None
     themes = []
     for t in found.themes:
         quotes = []
-        rows = list(t.rows[:QUOTES])
-        for row, p, sentences in zip(rows, index.store.passages(rows), index.store.sentence_vectors(rows)):
+        rows_t = list(t.rows[:QUOTES])
+        for row, p, sentences in zip(rows_t, store.passages(rows_t), store.sentence_vectors(rows_t)):
             sims = (sentences - mean) @ centre[t.id - 1]
             a, b = p.sentences[int(np.argmax(sims))] if len(sims) else (p.start, p.end)
             quotes.append(ThemeQuote(row, p.id, p.text[a - p.start:b - p.start]))
         themes.append(dataclasses.replace(t, quotes=tuple(quotes)))
     return dataclasses.replace(found, themes=tuple(themes), key=key)
+
+
+def assign_all(found: ThemeMap, store, rows: np.ndarray, centres: np.ndarray, block: int = 50_000) -> ThemeMap:
+    """The themes found on the sample `rows`, with every passage of the store assigned to the
+    closest centre; a theme lists its sample passages (most representative first)."""
+    assignment = np.zeros(len(store), dtype="int64")
+    for lo in range(0, len(store), block):
+        part = normalise(store.passage_vectors(np.arange(lo, min(lo + block, len(store)))))
+        assignment[lo:lo + len(part)] = np.argmax(part @ centres.T, axis=1) + 1
+    assignment[rows] = found.assignment  # the sample keeps the themes it was clustered into
+    owner = np.zeros(len(store), dtype="int64")
+    names = []
+    for n, (source, first, stop) in enumerate(store.documents()):
+        owner[first:stop] = n
+        names.append(source)
+    themes = []
+    for t in found.themes:
+        members = assignment == t.id
+        spans = Counter(dict(zip(names, np.bincount(owner[members], minlength=len(names)).tolist())))
+        spans = +spans  # drop the zeros
+        themes.append(dataclasses.replace(
+            t, size=int(members.sum()), rows=tuple(int(rows[r]) for r in t.rows),
+            sources=tuple(sorted(spans.items(), key=lambda s: (-s[1], s[0])))))
+    return dataclasses.replace(found, themes=tuple(themes), assignment=tuple(int(a) for a in assignment),
+                               chosen_by=found.chosen_by + f" (on a sample of {len(rows):,})")
+
+
+def map_points(searcher, limit: int = MAP_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, 2-D positions) of the passages the theme map shows: every passage when there are
+    at most `limit`, else an even sample; placed by what each says beyond its document."""
+    def compute():
+        rows = sample_rows(len(searcher.store), limit)
+        sources = [p.source for p in searcher.store.passages(rows)]
+        return rows, project_2d(across_documents(searcher.store.passage_vectors(rows), sources))
+    return searcher.index.memo(("map points", limit), compute)

@@ -326,7 +326,7 @@ from core.settings import Settings
 from helpers import HashEmbedder
 
 class Slow(HashEmbedder):
-    def encode(self, texts, progress=False, batch_size=32):
+    def encode(self, texts, progress=False, batch_size=32, threads=0):
         time.sleep(float(sys.argv[3]))
         return super().encode(texts)
 

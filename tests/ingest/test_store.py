@@ -182,7 +182,7 @@ from core.settings import Settings
 
 class FakeEmbedder:  # the model is not what this test is about; it saves a model load
     dimension = 384
-    def encode(self, texts, progress=False, batch_size=32):
+    def encode(self, texts, progress=False, batch_size=32, threads=0):
         v = np.random.default_rng(0).standard_normal((len(texts), 384)).astype("float32")
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 

@@ -108,7 +108,8 @@ def synthetic_build(folder, vectors: np.ndarray, ann_min_vectors: int, deleted: 
 def test_an_approximate_index_is_chosen_as_the_corpus_grows_and_keeps_recall(tmp_path):
     vectors = clustered(20000)
     build = synthetic_build(tmp_path, vectors, ann_min_vectors=5000)
-    assert build.segments[0].entry.ann.startswith("IVF") and build.segments[0].entry.ann.endswith("SQ8")
+    kinds = build.segments[0].entry.ann
+    assert kinds["passages"].startswith("IVF") and kinds["sentences"].endswith("SQ8")
     store = LocalStore(build)
     queries = clustered(50, seed=1)
     found = 0
@@ -117,7 +118,7 @@ def test_an_approximate_index_is_chosen_as_the_corpus_grows_and_keeps_recall(tmp
         found += len(exact & set(store.dense_candidates(q, 10, None, nprobe=32).tolist()))
     assert found / (10 * len(queries)) >= 0.95
     small = synthetic_build(tmp_path / "small", vectors[:2000], ann_min_vectors=5000)
-    assert small.segments[0].entry.ann == "flat"
+    assert small.segments[0].entry.ann == {"passages": "flat", "sentences": "flat"}
     build.close()
     small.close()
 

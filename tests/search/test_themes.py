@@ -378,3 +378,26 @@ def test_theme_page_cites_in_the_chosen_style_from_the_catalogue_and_verifies(tm
     page.run()
     assert page.warning and all("file changed since indexing" in w.value.replace("\\", "") for w in page.warning)
     assert all(c.value.startswith("[quote not verified") for c in page.code)
+
+
+def test_themes_of_a_large_index_are_found_on_a_sample_and_cover_every_passage(searcher, monkeypatch):
+    """Above THEME_SAMPLE passages the themes come from an even sample; every passage is still
+    in exactly one theme and the sizes count them all (here with a tiny sample of the seeds)."""
+    monkeypatch.setattr(theme_map_module, "THEME_SAMPLE", 40)
+    found = theme_map_module.compute_for_index(searcher)
+    n = len(searcher.passages)
+    assert "sample of 40" in found.chosen_by
+    assert len(found.assignment) == n and sum(t.size for t in found.themes) == n
+    assert {a for a in found.assignment} == {t.id for t in found.themes}
+    sample = set(theme_map_module.sample_rows(n, 40).tolist())
+    for t in found.themes:
+        assert set(t.rows) <= sample and sum(c for _, c in t.sources) == t.size
+        for q in t.quotes:
+            assert q.text in searcher.passages[q.row].text
+
+
+def test_the_theme_map_draws_an_even_sample_of_a_large_index(searcher):
+    rows, xy = themes.map_points(searcher, limit=30)
+    assert len(rows) == 30 and xy.shape == (30, 2) and rows[0] == 0 and rows[-1] == len(searcher.passages) - 1
+    everything, _ = themes.map_points(searcher)
+    assert list(everything) == list(range(len(searcher.passages)))
