@@ -2,7 +2,7 @@
 each is for.
 
 - Keyword relevance (BM25) and its idf-weighted coverage use bm25s' tokenizer with its English
-  stop words and the Snowball stemmer: `keyword_terms`, `keyword_tokens`.
+  stop words and the Snowball stemmer: `keyword_terms`, `keyword_token_lists`.
 - The answering sentence compares a question's content words with each sentence's: a short list
   of question words (`QUESTION_STOP_WORDS`), so that words such as "other" or "never" still count.
 - Theme labels leave out every English function word (`LABEL_STOP_WORDS`) and name nothing by
@@ -22,13 +22,6 @@ LETTERS = re.compile(r"[^\W\d_]+")  # words as typo repair sees them
 
 def stem(word: str) -> str:
     return STEMMER.stemWord(word)
-
-
-def keyword_tokens(texts: list[str]):
-    """bm25s tokens (ids and vocabulary) of many texts, for building a BM25 index."""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=STEMMER, show_progress=False)
 
 
 def word_counts(texts) -> Counter:

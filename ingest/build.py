@@ -369,28 +369,26 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
                 write_new(tmp, pending, settings, entries, texts, live, counts)
             pending = []
 
+        read_so_far = 0  # passages read, for the estimate of how many there will be
         for n, (f, source) in enumerate(fresh_files, start=1):
             read = read_or_skip(f, source, settings, skipped, on_event)
             on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
             if read is None:
                 continue
             passages, kind, text = read
+            read_so_far += len(passages)
             if embedding is None:
                 embedder = embedder or load_embedder(settings.model_path())
-                estimate = len(passages) * len(fresh_files)
-                embedding = Embedding(embedder, settings, estimate, on_event, progress)
+                embedding = Embedding(embedder, settings, 0, on_event, progress)
                 on_event(Event("embed", f"embedding {len(fresh_files)} new or changed documents"
-                               + (f" ({len(kept)} unchanged documents reused)" if kept else ""),
-                               0, embedding.total))
+                               + (f" ({len(kept)} unchanged documents reused)" if kept else ""), 0, 0))
+            embedding.total = round(read_so_far * len(fresh_files) / n)  # exact once all are read
             pending.append(SegmentDocument(source, hashes[source], passages, None, None,
                                            None if kind == "text" else text))
-            if n == len(fresh_files):
-                embedding.total = embedding.done + sum(len(d.passages) for d in pending
-                                                       if d.passage_vectors is None)
             if sum(len(d.passages) for d in pending if d.passage_vectors is None) >= EMBED_BATCH:
                 flush(batch_only=True)
         if embedding is not None:
-            embedding.total = embedding.done + sum(len(d.passages) for d in pending if d.passage_vectors is None)
+            embedding.total = read_so_far
         flush(batch_only=False)
         if not counts["documents"]:
             raise IngestError(

@@ -198,7 +198,7 @@ def ingest_uploads(
         if event.stage == "plan" and event.total:
             progress_callback(0.05 + 0.25 * event.done / event.total, f"Reading: {event.message}…")
         elif event.stage == "embed":
-            progress_callback(0.3 if event.done == 0 else 0.9, event.message)
+            progress_callback(0.3 + 0.6 * min(1.0, event.done / max(event.total, 1)), event.message)
         elif event.stage == "write":
             progress_callback(0.95, f"{event.message.capitalize()}…")
         elif event.stage != "done":

@@ -29,9 +29,9 @@ class KeywordIndex:
         self.store = store
         lengths = np.concatenate([seg.doc_lengths for seg in store.segments]) if store.segments \
             else np.zeros(0)
-        self.lengths = lengths
         self.size = len(store)
         self.avgdl = float(lengths[store.live].mean()) if self.size else 1.0
+        self.norm = (K1 * ((1 - B) + B * lengths / self.avgdl)).astype("float32")  # per passage
         self.unknown_idf = float(np.log(1 + self.size))
 
     def postings(self, terms) -> Postings:
@@ -60,13 +60,15 @@ class KeywordIndex:
         counts = Counter(t for t in tokens if postings.df(t))
         if not counts:
             return None
-        total = np.zeros(self.store.total, dtype="float64")
+        positions, weights = [], []
         for term, times in counts.items():
             p, tf = postings.positions[term], postings.tf[term]
             df = len(p)
             idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
-            norm = K1 * ((1 - B) + B * self.lengths[p] / self.avgdl)
-            total += np.bincount(p, weights=times * idf * tf / (norm + tf), minlength=self.store.total)
+            positions.append(p)
+            weights.append(times * idf * tf / (self.norm[p] + tf))
+        total = np.bincount(np.concatenate(positions), weights=np.concatenate(weights),
+                            minlength=self.store.total)
         if allowed is not None:
             total[~allowed] = 0.0
         return total
@@ -84,5 +86,14 @@ class KeywordIndex:
             w = float(np.log(1 + self.size / df)) if df else self.unknown_idf
             total += w
             if df:
-                have += w * np.isin(positions, postings.positions[t])
+                have += w * contains(postings.positions[t], positions)
         return have / total
+
+
+def contains(sorted_positions: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Whether each of `positions` is in `sorted_positions` (ascending), by binary search."""
+    at = np.searchsorted(sorted_positions, positions)
+    found = np.zeros(len(positions), dtype=bool)
+    inside = at < len(sorted_positions)
+    found[inside] = sorted_positions[at[inside]] == positions[inside]
+    return found

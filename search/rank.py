@@ -4,19 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def max_by_owner(values: np.ndarray, owner: np.ndarray, n_owners: int) -> np.ndarray:
-    """For each owner (passage) the largest value among its members (sentences); -inf if none."""
-    out = np.full(n_owners, -np.inf, dtype="float64")
-    np.maximum.at(out, owner, values)
-    return out
-
-
-def scale_by_max(scores: np.ndarray) -> np.ndarray:
-    """Scores divided by the largest one, so the best keyword match is 1 and none is 0."""
-    top = float(scores.max()) if scores.size else 0.0
-    return scores / top if top > 0 else np.zeros_like(scores, dtype="float64")
-
-
 def weighted_sum(features: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     """Sum of weight * feature over the named features (missing weights count as 0)."""
     names = [n for n in features if weights.get(n, 0.0)]

@@ -39,12 +39,6 @@ class Scores:
                             {"dense": settings.dense_weight, "sentence": settings.sentence_weight,
                              "bm25": settings.bm25_weight})
 
-    def at(self, picked) -> "Scores":
-        """These scores for some of the candidates (indexes into `rows`)."""
-        picked = np.asarray(picked, dtype="int64")
-        return Scores(self.query, self.rows[picked], self.dense[picked], self.sentence[picked],
-                      self.bm25[picked], [self.sentence_sims[i] for i in picked], self.postings)
-
 
 def candidates(store, keywords, query: str, vector: np.ndarray, n: int,
                allowed: np.ndarray | None, nprobe: int) -> tuple[np.ndarray, np.ndarray | None, Postings]:

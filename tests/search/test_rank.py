@@ -9,15 +9,6 @@ from search.quote import choose
 rng = np.random.default_rng(7)
 
 
-def test_max_by_owner_matches_a_loop():
-    values = rng.normal(size=200)
-    owner = np.sort(rng.integers(0, 30, size=200))
-    got = rank.max_by_owner(values, owner, 32)
-    for o in range(32):
-        members = values[owner == o]
-        assert got[o] == (members.max() if len(members) else -np.inf)
-
-
 def test_weighted_sum_matches_a_loop():
     feats = {n: rng.normal(size=50) for n in ("a", "b", "c")}
     weights = {"a": 0.5, "b": 2.0}
@@ -29,11 +20,6 @@ def test_top_k_orders_by_score_then_index():
     scores = np.array([0.1, 0.9, 0.5, 0.9, -1.0])
     assert rank.top_k(scores, 3).tolist() == [1, 3, 2]
     assert rank.top_k(scores, 10).tolist() == [1, 3, 2, 0, 4]
-
-
-def test_scale_by_max():
-    assert rank.scale_by_max(np.array([0.0, 2.0, 1.0])).tolist() == [0.0, 1.0, 0.5]
-    assert rank.scale_by_max(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_mmr_with_lambda_one_is_plain_ranking_and_penalises_duplicates():
