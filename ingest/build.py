@@ -337,9 +337,12 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
     counts = {"documents": len(kept), "passages": 0, "sentences": 0}
     with fmt.new_build(index_dir) as tmp:
         # unchanged segments, linked; the documents replaced or removed marked deleted
+        by_segment: dict[str, list[str]] = {}
+        for source, name in kept.items():
+            by_segment.setdefault(name, []).append(source)
         if previous is not None:
             for seg in previous.segments:
-                mine = [s for s, name in kept.items() if name == seg.entry.name]
+                mine = by_segment.get(seg.entry.name, [])
                 if not mine:
                     continue
                 fmt.link_segment(previous.folder, tmp, seg.entry.name)

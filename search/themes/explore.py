@@ -26,7 +26,7 @@ def find_passage(searcher, ref: str) -> int:
     source, sep, number = ref.rpartition(":")
     if sep and number.strip().isdigit():
         n = int(number)
-        found = {name: (first, stop) for name, first, stop in searcher.store.documents()}
+        found = {name: (first, stop) for name, first, stop in searcher.index.memo("documents", searcher.store.documents)}
         if source.strip() not in found:
             raise LookupError(f"no document {source!r} in the index; documents: {', '.join(sorted(found))}")
         first, stop = found[source.strip()]

@@ -162,7 +162,7 @@ def compute_for_index(searcher, n_themes: int = 0, key: str = "") -> ThemeMap:
     the QUOTES most representative passages of every theme. Above THEME_SAMPLE passages the
     themes are found on an even sample and every passage is then given the theme whose centre
     is closest (read in blocks), so time and memory stay bounded as the corpus grows."""
-    index, store = searcher.index, searcher.store
+    store = searcher.store
     rows = sample_rows(len(store), THEME_SAMPLE)
     passages = store.passages(rows)
     vectors = store.passage_vectors(rows)
