@@ -110,7 +110,7 @@ def child(index_dir: str, question: str) -> None:
 
     settings = Settings.from_env()
     t_imports = time.perf_counter()
-    load_embedder(settings.model_path())  # cached per process: open_searcher reuses it
+    load_embedder(settings.model_path(), settings.encoder)  # cached per process: open_searcher reuses it
     t_model = time.perf_counter()
     searcher = search.open_searcher(Path(index_dir), settings, rebuild=False)
     t_open = time.perf_counter()
@@ -175,7 +175,7 @@ def bench(corpus: list[Path], repeat: int, log) -> dict:
         log("ingest: model load alone…")
         load_embedder.cache_clear()
         t = time.perf_counter()
-        load_embedder(settings.model_path())
+        load_embedder(settings.model_path(), settings.encoder)
         model_load = time.perf_counter() - t
 
         log("ingest: warm build (model already loaded)…")

@@ -71,7 +71,7 @@ def same_index(a: Path, b: Path) -> bool:
 def run(corpus_src: Path, repeat: int) -> dict:
     settings = Settings.from_env()
     started = time.perf_counter()
-    load_embedder(settings.model_path())
+    load_embedder(settings.model_path(), settings.encoder)
     model_load = time.perf_counter() - started
 
     work = Path(tempfile.mkdtemp(prefix="bench-incremental-"))

@@ -5,13 +5,16 @@ Nothing is downloaded: the Hugging Face libraries are told to stay offline (HF_H
 just before they are first imported, when a model is loaded, not when this module is."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import lru_cache
 
 import numpy as np
 
+from . import onnx_model
 from .errors import ModelError
+from .onnx_model import Tokens
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -79,10 +82,53 @@ class Embedder:
                 torch.set_num_threads(before)
         return np.ascontiguousarray(vectors, dtype="float32")
 
+    def encode_tokens(self, texts: list[str], batch_size: int = 16, threads: int = 0) -> list[Tokens]:
+        """Each text's token vectors and their character spans (see `Tokens`)."""
+        if not texts:
+            return []
+        import torch
+
+        spans = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length,
+                                     return_offsets_mapping=True)["offset_mapping"]
+        with self.lock:
+            before = torch.get_num_threads()
+            if threads:
+                torch.set_num_threads(threads)
+            try:
+                states = self.model.encode(texts, batch_size=batch_size, output_value="token_embeddings",
+                                           convert_to_numpy=False, show_progress_bar=False)
+            finally:
+                torch.set_num_threads(before)
+        return [Tokens(s.float().numpy().astype("float32"), np.asarray(o, dtype="int64").reshape(-1, 2))
+                for s, o in zip(states, spans)]
+
+
+ENCODERS = ("auto", "onnx", "torch")
+
 
 @lru_cache(maxsize=4)
-def load_embedder(name_or_path: str) -> Embedder:
-    """One Embedder per model per process (a resource, like st.cache_resource)."""
+def load_embedder(name_or_path: str, encoder: str = "auto"):
+    """One embedder per model per process (a resource, like st.cache_resource): ONNX Runtime
+    (`core/onnx_model.py`, the same vectors without torch) where the model folder allows it and
+    `encoder` is 'auto' or 'onnx', else sentence-transformers on torch."""
+    _offline()
+    if encoder != "torch":
+        why = onnx_model.supports(name_or_path)
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            why = why or "onnxruntime is not installed (pip install -r requirements.txt)"
+        if not why:
+            try:
+                return onnx_model.OnnxEmbedder(name_or_path, onnx_model.exported(name_or_path))
+            except ModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - export failed: say why, or fall back
+                why = f"its export to ONNX failed ({exc.__class__.__name__}: {str(exc)[:200]})"
+        if encoder == "onnx":
+            raise ModelError(f"The model {name_or_path!r} cannot run on ONNX Runtime: {why}. "
+                             "Set ESSAYS_ENCODER=torch (or auto) to run it with sentence-transformers.")
+        logging.getLogger(__name__).info("encoding with sentence-transformers: %s", why)
     return Embedder(name_or_path)
 
 

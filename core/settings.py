@@ -25,8 +25,9 @@ PREFIX = "ESSAYS_"
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
-def _setting(default, help: str, index: bool = False, low=None, high=None):
-    return field(default=default, metadata={"help": help, "index": index, "low": low, "high": high})
+def _setting(default, help: str, index: bool = False, low=None, high=None, choices=()):
+    return field(default=default, metadata={"help": help, "index": index, "low": low, "high": high,
+                                            "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class Settings:
         "folder, or a sentence-transformers model name already in the local cache.",
         index=True,
     )
+    encoder: str = _setting(
+        "auto", "What runs the embedding model: 'onnx' (ONNX Runtime, exported once from the "
+        "model's files into ~/.cache/ask-the-essays; the same vectors, faster, no torch to answer "
+        "a question), 'torch' (sentence-transformers), or 'auto' (onnx where the model allows it).",
+        choices=("auto", "onnx", "torch"),
+    )
     max_chars: int = _setting(
         550, "A paragraph longer than this is split at sentence boundaries.", index=True, low=50,
     )
@@ -46,6 +53,11 @@ class Settings:
     )
     embed_context: bool = _setting(
         True, "Embed a passage together with its title and section heading.", index=True
+    )
+    sentence_context: bool = _setting(
+        True, "Take each sentence's vector from its passage's encoding (the sentence read in "
+        "context; the model reads each passage once) instead of encoding every sentence alone.",
+        index=True,
     )
     top_k: int = _setting(5, "How many results a question returns by default.", low=1, high=100)
     dense_weight: float = _setting(
@@ -128,6 +140,9 @@ class Settings:
             low, high = f.metadata["low"], f.metadata["high"]
             if (low is not None and value < low) or (high is not None and value > high):
                 raise SettingsError(f"The setting {f.name} is {value!r}; it must be {_range(low, high)}.")
+            if f.metadata["choices"] and value not in f.metadata["choices"]:
+                raise SettingsError(f"The setting {f.name} is {value!r}; it must be one of "
+                                    f"{', '.join(f.metadata['choices'])}.")
         if self.min_chars >= self.max_chars:
             raise SettingsError(f"min_chars ({self.min_chars}) must be smaller than max_chars "
                                 f"({self.max_chars}).")

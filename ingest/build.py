@@ -3,8 +3,8 @@
 - plan: which documents are under the paths, which of them the current build already holds
   (same bytes, by sha256) and may keep, and why nothing is kept when that is so;
 - read and embed, streamed in batches: new and changed documents are read, cut into passages,
-  and their passages (with title and section) and sentences embedded by the embedder passed in
-  (the bundled model by default, loaded only when something is new); every SEGMENT_PASSAGES
+  and their passages (with title and section) and sentences embedded (`ingest/embedding.py`) by
+  the embedder passed in (the bundled model by default, loaded only when something is new); every SEGMENT_PASSAGES
   passages a segment is written, so memory stays bounded;
 - write: unchanged segments are hard-linked into the new build, the replaced and removed
   documents are marked deleted in theirs, small segments are merged (no document is embedded
@@ -38,6 +38,7 @@ from core.passage import Passage
 from core.segments import SEGMENTS, Segment, SegmentDocument, SegmentEntry, write_segment
 from core.settings import Settings
 
+from .embedding import embed_passages
 from .passages import make_passages
 from .structure import Span, parse
 
@@ -119,17 +120,6 @@ EMBED_BATCH = 256  # passages embedded at a time (with their sentences), for pro
 
 # --- the steps -------------------------------------------------------------------------------
 
-def passage_text_for_embedding(p: Passage, embed_context: bool) -> str:
-    text = " ".join(p.text.split())
-    if embed_context and p.context():
-        return f"{p.context()}: {text}"
-    return text
-
-
-def sentence_texts(p: Passage) -> list[str]:
-    return [" ".join(s.split()) for s in p.sentence_texts()]
-
-
 def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str]:
     """(passages, kind, text) of one file; raises SkipFile.
 
@@ -201,7 +191,8 @@ def reusable_documents(data: fmt.Build) -> dict[tuple[str, str], str]:
 
 
 class Embedding:
-    """Embeds fresh documents in batches, reporting passages per second and the time left."""
+    """Embeds fresh documents in batches (`embedding.embed_passages`), reporting passages per
+    second and the time left."""
 
     def __init__(self, embedder, settings: Settings, total: int, on_event, progress: bool):
         self.embedder, self.settings, self.total = embedder, settings, total
@@ -211,9 +202,7 @@ class Embedding:
 
     def __call__(self, documents: list[SegmentDocument]) -> None:
         passages = [p for d in documents for p in d.passages]
-        pv = self.embedder.encode([passage_text_for_embedding(p, self.settings.embed_context)
-                                   for p in passages])
-        sv = self.embedder.encode([s for p in passages for s in sentence_texts(p)])
+        pv, sv = embed_passages(self.embedder, passages, self.settings)
         p_at = s_at = 0
         for d in documents:
             n_sentences = sum(len(p.sentences) for p in d.passages)
@@ -324,7 +313,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
     kept = {s: found.reusable[(s, hashes[s])] for s in sources if (s, hashes[s]) in found.reusable}
     fresh_files = [(f, s) for f, s in zip(files, sources) if s not in kept]
     if kept and fresh_files:
-        embedder = embedder or load_embedder(settings.model_path())
+        embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
         if embedder.dimension != previous.manifest.dimension:
             on_event(Event("plan", "the current index has vectors of another dimension; "
                                    "embedding every document"))
@@ -381,7 +370,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
             passages, kind, text = read
             read_so_far += len(passages)
             if embedding is None:
-                embedder = embedder or load_embedder(settings.model_path())
+                embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
                 embedding = Embedding(embedder, settings, 0, on_event, progress)
                 on_event(Event("embed", f"embedding {len(fresh_files)} new or changed documents"
                                + (f" ({len(kept)} unchanged documents reused)" if kept else ""), 0, 0))

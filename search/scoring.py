@@ -41,35 +41,37 @@ class Scores:
 
 
 def candidates(store, keywords, query: str, vector: np.ndarray, n: int,
-               allowed: np.ndarray | None, nprobe: int) -> tuple[np.ndarray, np.ndarray | None, Postings]:
-    """(positions to score, BM25 of every position or None, the query's postings)."""
+               allowed: np.ndarray | None, nprobe: int) -> tuple[np.ndarray, np.ndarray, float, Postings]:
+    """(positions to score, their BM25, the best BM25 of a position that may be returned, the
+    query's postings)."""
     postings = keywords.postings(keyword_terms(query))
-    bm25 = keywords.scores(query, postings, allowed)
     if n <= 0 or n >= len(store):
         found = np.arange(store.total) if allowed is None else np.flatnonzero(allowed)
-        return found, bm25, postings
+        bm25 = keywords.scores(query, postings, allowed)
+        if bm25 is None:
+            return found, np.zeros(len(found)), 0.0, postings
+        return found, bm25[found], float(bm25.max()), postings
+    keyword_best, keyword_scores = keywords.top(query, postings, n, allowed)
     parts = [store.dense_candidates(vector, n, allowed, nprobe),
-             store.sentence_candidates(vector, SENTENCE_CANDIDATES * n, allowed, nprobe)]
-    if bm25 is not None:
-        best = np.argpartition(-bm25, min(n, len(bm25) - 1))[:n]
-        parts.append(best[bm25[best] > 0])
-    return np.unique(np.concatenate(parts)).astype("int64"), bm25, postings
+             store.sentence_candidates(vector, SENTENCE_CANDIDATES * n, allowed, nprobe), keyword_best]
+    found = np.unique(np.concatenate(parts)).astype("int64")
+    top = float(keyword_scores.max()) if len(keyword_scores) else 0.0
+    return found, keywords.at(query, postings, found), top, postings
 
 
 def score(store, keywords, query: str, vector: np.ndarray, n: int = 0,
           allowed: np.ndarray | None = None, nprobe: int = 16) -> Scores:
     """The scores of the candidate passages for `query` (already typo-repaired), whose
     embedding is `vector`; `allowed`: the positions that may be returned (see LocalStore)."""
-    positions, bm25, postings = candidates(store, keywords, query, vector, n, allowed, nprobe)
+    positions, bm25, top, postings = candidates(store, keywords, query, vector, n, allowed, nprobe)
     rows = store.rows(positions)
     vector = np.asarray(vector, dtype="float32")
     sims = [s @ vector for s in store.sentence_vectors(rows)]
-    top = float(bm25.max()) if bm25 is not None else 0.0
     return Scores(
         query=query, rows=rows,
         dense=(store.passage_vectors(rows) @ vector).astype("float64"),
         sentence=np.array([float(s.max()) if len(s) else -np.inf for s in sims], dtype="float64"),
-        bm25=bm25[positions] / top if top > 0 else np.zeros(len(rows)),
+        bm25=bm25 / top if top > 0 else np.zeros(len(rows)),
         sentence_sims=sims, postings=postings,
     )
 

@@ -348,7 +348,7 @@ def open_searcher(
 def load_matching(index_dir: Path, settings: Settings) -> tuple[LoadedIndex, Embedder]:
     """The current build, checked against the settings and then against the model's dimension."""
     loaded = load_index(index_dir, settings)
-    embedder = load_embedder(settings.model_path())
+    embedder = load_embedder(settings.model_path(), settings.encoder)
     problem = loaded.manifest.mismatch(settings, index_dir, embedder.dimension)
     if problem is not None:
         raise problem

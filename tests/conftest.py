@@ -53,7 +53,7 @@ def dev_report(searcher):
 @pytest.fixture
 def hash_model(monkeypatch):
     """Ingest embeds with HashEmbedder (a fixed vector per text) instead of the real model."""
-    monkeypatch.setattr(build, "load_embedder", lambda path: HashEmbedder())
+    monkeypatch.setattr(build, "load_embedder", lambda *args: HashEmbedder())
 
 
 @pytest.fixture

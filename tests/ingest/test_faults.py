@@ -249,7 +249,7 @@ from core.settings import Settings
 from helpers import HashEmbedder
 
 corpus, index_dir, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-build.load_embedder = lambda path: HashEmbedder()
+build.load_embedder = lambda *args: HashEmbedder()
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), 9)
@@ -330,7 +330,7 @@ class Slow(HashEmbedder):
         time.sleep(float(sys.argv[3]))
         return super().encode(texts)
 
-build.load_embedder = lambda path: Slow()
+build.load_embedder = lambda *args: Slow()
 def echo(event):
     if build.is_note(event):
         print(event.message, flush=True)

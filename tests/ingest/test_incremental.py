@@ -89,7 +89,7 @@ def test_unchanged_corpus_embeds_nothing_and_loads_no_model(tmp_path, settings, 
     first = build_index([corpus], tmp_path / "index", settings, **quiet())
     assert not first.incremental and first.full_reason == "no previous index"
 
-    def no_model(path):
+    def no_model(*args):
         raise AssertionError("the model was loaded although nothing changed")
 
     monkeypatch.setattr(build, "load_embedder", no_model)

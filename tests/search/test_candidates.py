@@ -16,6 +16,8 @@ from core.text import STEMMER
 from ingest import build_index
 from search import open_searcher
 from search.evaluate import load_questions
+from core.text import keyword_terms
+from search import keywords as keywords_module
 from search.keywords import KeywordIndex
 from search.store import LocalStore
 from helpers import EVAL_DIR, ROOT
@@ -82,6 +84,40 @@ def test_bm25_over_postings_equals_bm25s(searcher):
         assert np.allclose(mine, reference.get_scores(tokens), rtol=1e-5, atol=1e-6), q
 
 
+def assert_top_is_brute_force(keywords, asked: list[str], allowed=None) -> int:
+    """top() gives the n best scores that scoring every posting gives; returns how many of the
+    calls pruned (answered without scoring every position)."""
+    pruned = 0
+    real_scores = keywords.scores
+    for q in asked:
+        total = real_scores(q, allowed=allowed)
+        if total is None:
+            continue
+        postings = keywords.postings(keyword_terms(q))
+        for n in (1, 5, 20, 100):
+            calls = []
+            keywords.scores = lambda *a, **k: calls.append(1) or real_scores(*a, **k)
+            try:
+                positions, got = keywords.top(q, postings, n, allowed)
+            finally:
+                del keywords.scores
+            pruned += not calls
+            expected = np.sort(total[total > 0])[::-1][:n]
+            assert np.allclose(np.sort(got)[::-1], expected), (q, n)
+            assert np.allclose(total[positions], got), (q, n)
+    return pruned
+
+
+def test_keyword_top_n_prunes_and_equals_scoring_every_posting(howto_searcher, searcher, monkeypatch):
+    asked = questions(EVAL_DIR / "howto") + ["python", "the sort key function", "socket socket socket"]
+    keywords = howto_searcher.keywords
+    assert assert_top_is_brute_force(keywords, asked) > len(asked)  # most questions were pruned
+    assert_top_is_brute_force(keywords, asked, howto_searcher.store.allowed(["sorting.html", "logging.html"]))
+    assert_top_is_brute_force(searcher.keywords, questions(EVAL_DIR))
+    monkeypatch.setattr(keywords_module, "MAX_SCORE_BUDGET", 10)  # give up pruning at once
+    assert assert_top_is_brute_force(keywords, asked[:5]) == 0
+
+
 # --- an approximate index, tested for recall against exact search -----------------------------
 
 def clustered(n: int, dim: int = 64, centres: int = 50, seed: int = 0) -> np.ndarray:
@@ -143,4 +179,19 @@ def test_keyword_index_counts_only_live_passages(tmp_path):
     assert keywords.size == 300
     scores = keywords.scores("passage")
     assert scores is not None and np.all(scores > 0)
+    build.close()
+
+
+def test_deleted_passages_have_no_postings_in_scores_top_or_lookup(tmp_path):
+    build = synthetic_build(tmp_path, clustered(300), ann_min_vectors=5000, deleted=("doc1.txt",))
+    keywords = KeywordIndex(LocalStore(build))
+    postings = keywords.postings(keyword_terms("passage 150 250"))
+    passage = keyword_terms("passage")[0]  # as stemmed
+    assert postings.df(passage) == 200 and postings.df("150") == 0 and postings.df("250") == 1
+    total = keywords.scores("passage 150 250")
+    assert np.all(total[100:200] == 0) and np.argmax(total) == 250
+    positions, got = keywords.top("passage 150 250", postings, 5)
+    assert 250 in positions and not set(positions.tolist()) & set(range(100, 200))
+    assert np.allclose(keywords.at("passage 150 250", postings, positions), got)
+    assert keywords.at("passage", postings, np.array([150]))[0] == 0
     build.close()
