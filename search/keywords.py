@@ -62,8 +62,9 @@ class Postings:
     are read only when the ranking needs them (see `KeywordIndex.top`)."""
 
     def __init__(self, runs: dict[str, list[Run]]):
-        self.runs = runs
-        self.counts = {t: sum(r.count() for r in rs) for t, rs in runs.items()}
+        counts = {t: sum(r.count() for r in rs) for t, rs in runs.items()}
+        self.counts = {t: c for t, c in counts.items() if c}  # terms with no live posting: none
+        self.runs = {t: rs for t, rs in runs.items() if counts[t]}
 
     def df(self, term: str) -> int:
         return self.counts.get(term, 0)
@@ -100,12 +101,12 @@ class KeywordIndex:
         terms = sorted(set(terms))
         runs: dict[str, list[Run]] = {}
         for n, seg in enumerate(self.store.segments):
-            a_, b_ = self.store.base[n], self.store.base[n + 1]
-            live = None if not seg.entry.deleted else self.store.live[a_:b_]
+            first, stop = int(self.store.base[n]), int(self.store.base[n + 1])
+            live = None if not seg.entry.deleted else self.store.live[first:stop]
             for term, (a, b) in seg.term_ranges(terms).items():
-                runs.setdefault(term, []).append(Run(int(a_), int(b_), seg.postings_rows[a:b],
+                runs.setdefault(term, []).append(Run(first, stop, seg.postings_rows[a:b],
                                                      seg.postings_tf[a:b], live))
-        return Postings({t: rs for t, rs in runs.items() if any(r.count() for r in rs)})
+        return Postings(runs)
 
     def weights(self, query: str, postings: Postings) -> dict[str, float]:
         """Each indexed query term's weight: idf times how often the query says it."""
