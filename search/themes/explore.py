@@ -10,10 +10,11 @@ import numpy as np
 
 from ..searcher import Ranking, clean_question
 from ..scoring import evidence
-from .cluster import across_documents
+from .cluster import normalise
 
 NEAR_DUPLICATE = 0.95  # cosine above which two passages count as the same text
 THEME_CANDIDATES = 10  # a theme search brings this many times the question's candidates
+SIMILAR_CANDIDATES = 2000  # passages "more like this" compares exactly (all, in smaller libraries)
 
 
 def find_passage(searcher, ref: str) -> int:
@@ -134,10 +135,37 @@ class Similar:
                 "results": [r.to_json() for r in self.results]}
 
 
-def document_free_vectors(index) -> np.ndarray:
-    """across_documents() of a loaded index's passage vectors, computed once per loaded index."""
-    return index.memo("document-free vectors", lambda: across_documents(
-        index.passage_vectors, [p.source for p in index.passages]))
+@dataclass(frozen=True)
+class DocumentMeans:
+    """Each document's mean (normalised) passage vector and passage count, and the mean of all
+    passage vectors: what `across_documents` subtracts, kept per document (not per passage) so
+    that "more like this" reads only the vectors of its candidates."""
+    firsts: np.ndarray  # the first row of each document, ascending
+    means: np.ndarray  # (documents, dimension) float64
+    counts: np.ndarray  # passages per document
+    mean: np.ndarray  # of every passage vector
+
+    def free(self, rows: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """across_documents() of these rows' vectors."""
+        owner = np.searchsorted(self.firsts, rows, side="right") - 1
+        n = self.counts[owner]
+        return normalise(normalise(vectors).astype("float64") - (n / (n + 1))[:, None] * self.means[owner])
+
+
+def document_means(searcher) -> DocumentMeans:
+    """DocumentMeans of a loaded index, computed once per loaded index, a document at a time."""
+    def compute() -> DocumentMeans:
+        documents = searcher.index.memo("documents", searcher.store.documents)
+        dim = searcher.index.manifest.dimension
+        means, total = np.zeros((len(documents), dim)), np.zeros(dim)
+        for i, (_, first, stop) in enumerate(documents):
+            vectors = searcher.store.passage_vectors(np.arange(first, stop))
+            means[i] = normalise(vectors).astype("float64").mean(axis=0)
+            total += vectors.sum(axis=0, dtype="float64")
+        counts = np.array([stop - first for _, first, stop in documents], dtype="float64")
+        return DocumentMeans(np.array([first for _, first, _ in documents], dtype="int64"), means,
+                             counts, (total / max(1.0, counts.sum())).astype("float32"))
+    return searcher.index.memo("document means", compute)
 
 
 def more_like_this(searcher, ref: str, k: int = 5) -> Similar:
@@ -145,17 +173,26 @@ def more_like_this(searcher, ref: str, k: int = 5) -> Similar:
     passage itself nor a near-duplicate of it (cosine above NEAR_DUPLICATE) or of each other.
     Closeness is measured as for themes, on what a passage says beyond what its whole essay
     shares, so that the essay's own title and voice do not keep every neighbour in the same
-    essay. Each result quotes its sentence closest to the passage."""
+    essay. Each result quotes its sentence closest to the passage. Candidates first: the
+    SIMILAR_CANDIDATES passages nearest to that direction by the passage index (every passage in
+    smaller libraries), compared exactly."""
     row = find_passage(searcher, ref)
-    vectors = searcher.index.passage_vectors
-    space = document_free_vectors(searcher.index)
-    sims = space @ space[row]
-    same = vectors @ vectors[row]
-    order = [int(r) for r in np.lexsort((np.arange(len(sims)), -sims))
-             if r != row and same[r] <= NEAR_DUPLICATE]
-    rows = round_robin([order], max(1, int(k)), vectors)
-    mean = vectors.mean(axis=0)  # quote the sentence closest to what is particular to the passage
-    sentence_sims = [(s - mean) @ (vectors[row] - mean) for s in searcher.store.sentence_vectors(rows)]
-    ranking = Ranking(searcher.passages[row].text, rows, sims[rows], same[rows], sentence_sims)
+    store, means = searcher.store, document_means(searcher)
+    vector = store.passage_vectors([row])[0]
+    direction = means.free(np.array([row]), vector[None])[0]
+    if SIMILAR_CANDIDATES >= len(store):
+        rows = np.arange(len(store))
+    else:
+        found = store.dense_candidates(direction.astype("float32"), SIMILAR_CANDIDATES, store.allowed(None),
+                                       searcher.settings.ann_nprobe)
+        rows = np.sort(store.rows(found))
+    vectors = store.passage_vectors(rows)
+    sims = means.free(rows, vectors) @ direction
+    same = vectors @ vector
+    order = [int(i) for i in np.lexsort((rows, -sims)) if rows[i] != row and same[i] <= NEAR_DUPLICATE]
+    picked = round_robin([order], max(1, int(k)), vectors)
+    mean = means.mean  # quote the sentence closest to what is particular to the passage
+    sentence_sims = [(s - mean) @ (vector - mean) for s in store.sentence_vectors(rows[picked])]
+    ranking = Ranking(searcher.passages[row].text, rows[picked], sims[picked], same[picked], sentence_sims)
     results = searcher.results(ranking, question_words=set())
     return Similar(searcher.passages[row], results)

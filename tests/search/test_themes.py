@@ -2,6 +2,7 @@
 done-when figures on the seed index, the CLI subcommands and the theme page."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import shutil
@@ -14,6 +15,8 @@ import pytest
 from core.text import LABEL_STOP_WORDS
 from ingest import build_index
 from search import themes
+from search.store import LocalStore
+from search.themes import explore
 from search.themes import map as theme_map_module
 from helpers import ROOT
 
@@ -242,11 +245,33 @@ def test_more_like_this_leaves_out_itself_and_near_duplicates(searcher):
     # make passage 1 a near-duplicate of passage 0: it must not be listed as like passage 0
     vectors = searcher.index.passage_vectors.copy()
     vectors[1] = themes.normalise((vectors[0] + 0.01 * vectors[1])[None])[0]
-    index = dataclasses.replace(searcher.index)  # the same build, with nothing derived yet
-    index.derived["passage vectors"] = vectors
+    store = copy.copy(searcher.store)
+    store.passage_vectors = lambda rows: vectors[np.asarray(rows, dtype="int64")]
+    index = dataclasses.replace(searcher.index, store=store)  # the same build, nothing derived yet
     other = dataclasses.replace(searcher, index=index)
     ids = [r.id for r in themes.more_like_this(other, passages[0].id, 10).results]
     assert passages[1].id not in ids and passages[0].id not in ids and len(ids) == 10
+
+
+def test_more_like_this_per_document_means_equal_the_theme_space(searcher):
+    vectors = searcher.index.passage_vectors
+    rows = np.arange(len(vectors))
+    expected = themes.across_documents(vectors, [p.source for p in searcher.passages])
+    assert np.abs(themes.document_means(searcher).free(rows, vectors) - expected).max() < 1e-6
+
+
+def test_more_like_this_in_a_large_library_compares_only_its_candidates(searcher, monkeypatch):
+    """Past SIMILAR_CANDIDATES passages, only the passages nearest by the passage index are
+    compared; the ones found are those exact comparison ranks first among them."""
+    row = len(searcher.passages) // 3
+    exact = [r.id for r in themes.more_like_this(searcher, searcher.passages[row].id, 3).results]
+    monkeypatch.setattr(explore, "SIMILAR_CANDIDATES", 40)
+    read = []
+    real = LocalStore.passage_vectors
+    monkeypatch.setattr(LocalStore, "passage_vectors", lambda self, rows: read.append(len(rows)) or real(self, rows))
+    few = [r.id for r in themes.more_like_this(searcher, searcher.passages[row].id, 3).results]
+    assert len(few) == 3 and max(read) == 40  # never every passage vector
+    assert few[0] == exact[0]  # the nearest is among the 40 nearest by the index
 
 
 def test_find_passage_by_id_or_paragraph(searcher):
