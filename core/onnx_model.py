@@ -22,9 +22,8 @@ import numpy as np
 
 from .errors import ModelError
 
-EXPORT_VERSION = 1  # bump when the exported graph changes
+EXPORT_VERSION = 2  # bump when the exported graph changes (2: no fusion pass, ONNX Runtime's own)
 PLAIN_MODULES = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"]
-BERT_TYPES = {"bert"}  # model types ONNX Runtime's transformer optimizer fuses (others run unfused)
 
 
 @dataclass
@@ -99,8 +98,9 @@ def exported(model_dir: str, root: Path | None = None) -> Path:
 
 
 def export(model_dir: str, out: Path) -> None:
-    """Torch -> ONNX (last hidden state, dynamic batch and length), then ONNX Runtime's BERT
-    fusions where the architecture has them. Pooling and normalising happen in numpy."""
+    """Torch -> ONNX (last hidden state, dynamic batch and length); pooling and normalising
+    happen in numpy. ONNX Runtime optimises the graph when it loads it: its transformer fusion
+    pass, run beforehand, made passages 5% slower (bench notes in docs/scale.md)."""
     import warnings
 
     import torch
@@ -120,22 +120,12 @@ def export(model_dir: str, out: Path) -> None:
         def forward(self, *inputs):
             return self.m(**dict(zip(names, inputs))).last_hidden_state
 
-    raw = out.with_name("raw.onnx")
     axes = {k: {0: "batch", 1: "tokens"} for k in names + ["last_hidden_state"]}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shapes the dynamic axes cover
-        torch.onnx.export(Hidden(model), tuple(enc[k] for k in names), str(raw), input_names=names,
+        torch.onnx.export(Hidden(model), tuple(enc[k] for k in names), str(out), input_names=names,
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
-    config = model.config
-    if config.model_type in BERT_TYPES:
-        from onnxruntime.transformers.optimizer import optimize_model
-
-        optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
-                       hidden_size=config.hidden_size, opt_level=1).save_model_to_file(str(out))
-        raw.unlink()
-    else:
-        raw.rename(out)
 
 
 class OnnxEmbedder:
@@ -217,8 +207,9 @@ class OnnxEmbedder:
             out[chosen] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return out
 
-    def encode_tokens(self, texts: list[str], batch_size: int = 16, threads: int = 0) -> list[Tokens]:
-        """Each text's token vectors (the last hidden states) and their character spans."""
+    def encode_tokens(self, texts: list[str], batch_size: int = 8, threads: int = 0) -> list[Tokens]:
+        """Each text's token vectors (the last hidden states) and their character spans.
+        Passages are long: batches of 8 pad least."""
         out: list[Tokens | None] = [None] * len(texts)
         for chosen, encodings, hidden in self.batches(texts, batch_size, threads):
             for row, (i, e) in enumerate(zip(chosen, encodings)):
