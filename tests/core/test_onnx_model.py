@@ -102,3 +102,18 @@ def test_the_encoder_setting_is_checked():
     assert Settings.from_env({"ESSAYS_ENCODER": "torch"}).encoder == "torch"
     with pytest.raises(ValueError, match="one of auto, onnx, torch"):
         Settings.from_env({"ESSAYS_ENCODER": "gpu"})
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_torch_to_do_the_work(model_dir, tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    load_embedder.cache_clear()
+    try:
+        embedder = load_embedder(model_dir, "auto")
+        assert isinstance(embedder, Embedder)
+        assert embedder.encode(["still answers"]).shape == (1, 384)
+        with pytest.raises(ModelError, match="export to ONNX failed"):
+            load_embedder(model_dir, "onnx")
+    finally:
+        load_embedder.cache_clear()
