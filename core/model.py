@@ -5,9 +5,11 @@ Nothing is downloaded: the Hugging Face libraries are told to stay offline (HF_H
 just before they are first imported, when a model is loaded, not when this module is."""
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -57,6 +59,21 @@ class Embedder:
         words = (w.lstrip("▁Ġ").lower() for w in vocab)
         return frozenset(w for w in words if w.isalpha())
 
+    @contextmanager
+    def threads(self, threads: int):
+        """Holds the model (one encoding at a time) with torch on `threads` CPU threads (0: its
+        default, every core), restored afterwards."""
+        import torch
+
+        with self.lock:
+            before = torch.get_num_threads()
+            if threads:
+                torch.set_num_threads(threads)
+            try:
+                yield
+            finally:
+                torch.set_num_threads(before)
+
     def encode(self, texts: list[str], progress: bool = False, batch_size: int = 32,
                threads: int = 0) -> np.ndarray:
         """Normalised vectors of the texts. `threads`: how many CPU threads torch may use for
@@ -64,46 +81,27 @@ class Embedder:
         server two threads made one question take 650-840 ms against 42-64 ms (bench/README)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
-        import torch
-
-        with self.lock:
-            before = torch.get_num_threads()
-            if threads:
-                torch.set_num_threads(threads)
-            try:
-                vectors = self.model.encode(
-                    texts,
-                    batch_size=batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=progress,
-                )
-            finally:
-                torch.set_num_threads(before)
+        with self.threads(threads):
+            vectors = self.model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype="float32")
 
     def encode_tokens(self, texts: list[str], batch_size: int = 16, threads: int = 0) -> list[Tokens]:
         """Each text's token vectors and their character spans (see `Tokens`)."""
         if not texts:
             return []
-        import torch
-
         spans = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length,
                                      return_offsets_mapping=True)["offset_mapping"]
-        with self.lock:
-            before = torch.get_num_threads()
-            if threads:
-                torch.set_num_threads(threads)
-            try:
-                states = self.model.encode(texts, batch_size=batch_size, output_value="token_embeddings",
-                                           convert_to_numpy=False, show_progress_bar=False)
-            finally:
-                torch.set_num_threads(before)
+        with self.threads(threads):
+            states = self.model.encode(texts, batch_size=batch_size, output_value="token_embeddings",
+                                       convert_to_numpy=False, show_progress_bar=False)
         return [Tokens(s.float().numpy().astype("float32"), np.asarray(o, dtype="int64").reshape(-1, 2))
                 for s, o in zip(states, spans)]
-
-
-ENCODERS = ("auto", "onnx", "torch")
 
 
 @lru_cache(maxsize=4)
@@ -114,10 +112,8 @@ def load_embedder(name_or_path: str, encoder: str = "auto"):
     _offline()
     if encoder != "torch":
         why = onnx_model.supports(name_or_path)
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            why = why or "onnxruntime is not installed (pip install -r requirements.txt)"
+        if not why and importlib.util.find_spec("onnxruntime") is None:
+            why = "onnxruntime is not installed (pip install -r requirements.txt)"
         if not why:
             try:
                 return onnx_model.OnnxEmbedder(name_or_path, onnx_model.exported(name_or_path))

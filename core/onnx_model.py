@@ -37,9 +37,13 @@ class Tokens:
 
     def pooled(self) -> np.ndarray:
         """The text's normalised vector, as `encode` returns it."""
-        v = self.vectors.mean(0)
-        return (v / max(float(np.linalg.norm(v)), 1e-12)).astype("float32")
+        return unit_mean(self.vectors)
 
+
+def unit_mean(vectors: np.ndarray) -> np.ndarray:
+    """The mean of some token vectors, normalised (float32): mean pooling."""
+    v = vectors.mean(0)
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype("float32")
 
 
 def supports(model_dir: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.onnx_model import Tokens
+from core.onnx_model import Tokens, unit_mean
 from core.passage import Passage
 from core.settings import Settings
 
@@ -50,10 +50,6 @@ def sentence_tokens(text: str, body_start: int, sentences: list[str], tokens: To
     return out
 
 
-def normalised(v: np.ndarray) -> np.ndarray:
-    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype("float32")
-
-
 def embed_passages(embedder, passages: list[Passage], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """(passage vectors, sentence vectors in passage order) for `passages`."""
     texts = [embed_text(p, settings.embed_context) for p in passages]
@@ -69,7 +65,7 @@ def embed_passages(embedder, passages: list[Passage], settings: Settings) -> tup
         for s, vectors in zip(ss, sentence_tokens(text, body_start, ss, tokens)):
             if vectors is None:
                 alone.append((len(sv), s))
-            sv.append(None if vectors is None else normalised(vectors.mean(0)))
+            sv.append(None if vectors is None else unit_mean(vectors))
     for (row, _), v in zip(alone, embedder.encode([s for _, s in alone])):
         sv[row] = v
     return pv, np.array(sv, dtype="float32").reshape(len(sv), embedder.dimension)

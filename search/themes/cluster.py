@@ -26,8 +26,12 @@ def across_documents(vectors: np.ndarray, sources: list[str]) -> np.ndarray:
     counts = np.bincount(owner, minlength=len(names)).astype("float64")
     sums = np.zeros((len(names), x.shape[1]))
     np.add.at(sums, owner, x)
-    means = sums / counts[:, None]
-    return normalise(x - (counts / (counts + 1))[owner, None] * means[owner])
+    return without_document(x, (sums / counts[:, None])[owner], counts[owner])
+
+
+def without_document(x: np.ndarray, document_means: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Normalised passage vectors `x` minus n/(n+1) of their documents' means (n: `counts`)."""
+    return normalise(x - (counts / (counts + 1))[:, None] * document_means)
 
 
 def kmeans(vectors: np.ndarray, k: int, seed: int = SEED) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..searcher import Ranking, clean_question
 from ..scoring import evidence
-from .cluster import normalise
+from .cluster import normalise, without_document
 
 NEAR_DUPLICATE = 0.95  # cosine above which two passages count as the same text
 THEME_CANDIDATES = 10  # a theme search brings this many times the question's candidates
@@ -148,8 +148,7 @@ class DocumentMeans:
     def free(self, rows: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """across_documents() of these rows' vectors."""
         owner = np.searchsorted(self.firsts, rows, side="right") - 1
-        n = self.counts[owner]
-        return normalise(normalise(vectors).astype("float64") - (n / (n + 1))[:, None] * self.means[owner])
+        return without_document(normalise(vectors).astype("float64"), self.means[owner], self.counts[owner])
 
 
 def document_means(searcher) -> DocumentMeans:
