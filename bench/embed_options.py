@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from core.documents import discover, relative  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from ingest.build import read_passages  # noqa: E402
+from ingest.steps import read_passages  # noqa: E402
 from ingest.embedding import embed_text as passage_text_for_embedding, sentence_texts  # noqa: E402
 
 MAX_TOKENS = 256  # the bundled model's max_seq_length

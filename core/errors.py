@@ -50,3 +50,7 @@ class EmptyQuestion(EssaysError, ValueError):
 
     def __init__(self, what: str = "question"):
         super().__init__(f"Type a {what} first: the {what} is empty.")
+
+
+class StoreUnavailable(IndexProblem):
+    """The server that keeps the index (Milvus) cannot be reached."""

@@ -37,7 +37,9 @@ MANIFEST = "manifest.json"
 KEEP_BUILDS = 2  # the current build and the one before it
 
 
-def rebuild_hint(index_dir: Path) -> str:
+def rebuild_hint(index_dir: Path | str) -> str:
+    if str(index_dir).startswith("milvus://"):
+        return f"Rebuild it with: python -m ingest --store {index_dir}"
     return f"Rebuild it with: python -m ingest --index-dir {index_dir}"
 
 
@@ -125,6 +127,9 @@ class Manifest:
     ingest: dict = field(default_factory=dict)  # how the build was made (mode, changes, embedded)
     built_at: str = ""
     format_version: int = FORMAT_VERSION
+    # where the passages are when they are not in segments: {"kind": "milvus", "documents":
+    # {source: [first row, stop row]}, "next_row", "next_sentence", "dead": [[first, stop], …]}
+    store: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -166,6 +171,7 @@ class Manifest:
             texts={s: TextEntry(e["file"], e["sha256"]) for s, e in texts.items()},
             skipped=tuple(d.get("skipped") or ()), ingest=dict(d.get("ingest") or {}),
             built_at=str(d.get("built_at", "")), format_version=d["format_version"],
+            store=dict(d.get("store") or {}),
         )
 
     def mismatch(self, settings, index_dir: Path, dimension: int | None = None) -> IndexProblem | None:

@@ -123,6 +123,11 @@ class Settings:
         "", "The index folder the page and the command-line tools use (empty: index/ in the "
         "project folder).",
     )
+    store: str = _setting(
+        "", "Where the index is kept: empty for the local index folder (index_dir), or a Milvus "
+        "collection as milvus://HOST:PORT/COLLECTION (credentials from MILVUS_TOKEN, or "
+        "MILVUS_USER and MILVUS_PASSWORD, in the environment; never in the address).",
+    )
     base_url: str = _setting(
         "", "The page's public address, the start of permalinks in citations (empty: the "
         "address the page was opened at, else http://localhost:8501/).",
@@ -143,6 +148,9 @@ class Settings:
             if f.metadata["choices"] and value not in f.metadata["choices"]:
                 raise SettingsError(f"The setting {f.name} is {value!r}; it must be one of "
                                     f"{', '.join(f.metadata['choices'])}.")
+        from .milvus import parse_address
+
+        parse_address(self.store)  # SettingsError with the form to use
         if self.min_chars >= self.max_chars:
             raise SettingsError(f"min_chars ({self.min_chars}) must be smaller than max_chars "
                                 f"({self.max_chars}).")
@@ -169,6 +177,12 @@ class Settings:
 
     def model_path(self) -> str:
         return bundled_model() if self.model == "bundled" else self.model
+
+    def milvus(self):
+        """The Milvus address of the setting store, or None for the local index folder."""
+        from .milvus import parse_address
+
+        return parse_address(self.store)
 
     def index_folder(self) -> Path:
         return Path(self.index_dir) if self.index_dir.strip() else DEFAULT_INDEX

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=None,
                         help="where to write the index (default: the index_dir setting, else index/)")
     parser.add_argument("--model", help="embedding model: 'bundled', a local folder or a cached model name")
+    parser.add_argument("--store", default=None,
+                        help="write to a Milvus collection instead, milvus://HOST:PORT/COLLECTION "
+                        "(default: the store setting, else the index folder)")
     parser.add_argument("--full", action="store_true",
                         help="embed every document again instead of reusing the unchanged ones")
     parser.add_argument("--json", action="store_true",
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = args.paths or [DEFAULT_CORPUS]
     try:
-        settings = Settings.from_env(model=args.model)
+        settings = Settings.from_env(model=args.model, store=args.store)
         index_dir = args.index_dir or settings.index_folder()
         report = build_index(paths, index_dir, settings, progress=not args.quiet, full=args.full)
     except SettingsError as err:  # a usage error, as on the search command line
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         how = (f"{report.passages_embedded} embedded, the rest reused" if report.incremental
                else f"all embedded: {report.full_reason}")
         print(f"indexed {report.documents} documents, {report.passages} passages "
-              f"in {report.seconds:.1f} s -> {report.index_dir}")
+              f"in {report.seconds:.1f} s -> {settings.store or report.index_dir}")
         print(f"  documents: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
               f"{c['unchanged']} unchanged; passages: {how}")
         for s in report.skipped:

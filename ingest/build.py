@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -30,75 +29,14 @@ from typing import Callable
 import numpy as np
 
 from core import index_format as fmt
-from core.documents import SkipFile, discover, file_stats, fingerprint, is_plain, read_document, relative
+from core.documents import discover, file_stats, fingerprint, is_plain, relative
 from core.errors import IndexProblem, IngestError
 from core.index_format import Changes, Corpus, Counts, Manifest
 from core.model import load_embedder
-from core.passage import Passage
 from core.segments import SEGMENTS, Segment, SegmentDocument, SegmentEntry, write_segment
 from core.settings import Settings
 
-from .embedding import embed_passages
-from .passages import make_passages
-from .structure import Span, parse
-
-
-@dataclass(frozen=True)
-class Event:
-    """What ingest is doing, for a progress display: `stage` is one of "plan", "skipped",
-    "embed", "write" or "done"; `done` of `total` counts documents (plan) or passages (embed)."""
-    stage: str
-    message: str
-    done: int = 0
-    total: int = 0
-
-
-def is_note(event: Event) -> bool:
-    """Events worth a line of their own: files skipped, why nothing is reused, embedding starts."""
-    return event.stage == "skipped" or (event.stage in ("plan", "embed") and event.done == 0 and
-                                        (event.stage == "embed" or not event.total))
-
-
-def print_event(event: Event) -> None:
-    """The default: notes on standard error (the CLI prints the summary itself)."""
-    if is_note(event):
-        print(event.message, file=sys.stderr)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    source: str
-    reason: str
-
-
-@dataclass
-class BuildReport:
-    index_dir: Path
-    build: Path
-    documents: int
-    passages: int
-    sentences: int
-    skipped: list[Skipped] = field(default_factory=list)
-    seconds: float = 0.0
-    changes: Changes = field(default_factory=Changes)
-    incremental: bool = False  # True when the vectors of unchanged documents were reused
-    full_reason: str = ""  # why every document was embedded, when incremental is False
-    passages_embedded: int = 0
-    sentences_embedded: int = 0
-
-    def summary(self) -> dict:
-        """The `python -m ingest --json` object."""
-        return {
-            "index_dir": str(self.index_dir), "build": str(self.build),
-            "documents": self.documents, "passages": self.passages,
-            "sentences": self.sentences, "seconds": round(self.seconds, 2),
-            "mode": "incremental" if self.incremental else "full",
-            "full_reason": self.full_reason,
-            **self.changes.counts(),
-            "passages_embedded": self.passages_embedded,
-            "sentences_embedded": self.sentences_embedded,
-            "skipped": [s.__dict__ for s in self.skipped],
-        }
+from .steps import EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip
 
 
 @dataclass
@@ -115,38 +53,9 @@ class Plan:
 SEGMENT_PASSAGES = 100_000  # a segment is written whenever this many new passages are embedded
 SMALL_SEGMENT = 20_000  # segments with fewer passages are merged when there are too many of them
 MAX_SMALL_SEGMENTS = 4
-EMBED_BATCH = 256  # passages embedded at a time (with their sentences), for progress
 
 
 # --- the steps -------------------------------------------------------------------------------
-
-def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str]:
-    """(passages, kind, text) of one file; raises SkipFile.
-
-    PDF passages carry the page they start on. Short paragraphs are not merged across a page
-    break (a passage crosses one only where a paragraph does), so the page is that of the text."""
-    doc = read_document(path)
-    structure = parse(doc.text, path.name, doc.code)
-    if doc.pages:
-        structure.dropped.extend((Span(at, at, ""), "page break") for at in doc.pages[1:])
-    found = make_passages(doc.text, structure, source, settings.max_chars, settings.min_chars)
-    if not found:
-        raise SkipFile("no passages: only headings or page boilerplate were found")
-    if doc.pages:
-        found = [replace(p, page=doc.page_at(p.start)) for p in found]
-    return found, doc.kind, doc.text
-
-
-def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
-                 on_event: Callable[[Event], None]):
-    """read_passages(...), or None after recording and reporting why the file is skipped."""
-    try:
-        return read_passages(f, source, settings)
-    except SkipFile as why:
-        skipped.append(Skipped(source, str(why)))
-        on_event(Event("skipped", f"skipped {source}: {why}"))
-        return None
-
 
 def plan(index_dir: Path, settings: Settings, full: bool, on_event: Callable[[Event], None]) -> Plan:
     """What of the current build can be kept (see the module's docstring)."""
@@ -190,41 +99,6 @@ def reusable_documents(data: fmt.Build) -> dict[tuple[str, str], str]:
     return reusable
 
 
-class Embedding:
-    """Embeds fresh documents in batches (`embedding.embed_passages`), reporting passages per
-    second and the time left."""
-
-    def __init__(self, embedder, settings: Settings, total: int, on_event, progress: bool):
-        self.embedder, self.settings, self.total = embedder, settings, total
-        self.on_event, self.progress = on_event, progress
-        self.done = self.sentences = 0
-        self.started = time.perf_counter()
-
-    def __call__(self, documents: list[SegmentDocument]) -> None:
-        passages = [p for d in documents for p in d.passages]
-        pv, sv = embed_passages(self.embedder, passages, self.settings)
-        p_at = s_at = 0
-        for d in documents:
-            n_sentences = sum(len(p.sentences) for p in d.passages)
-            d.passage_vectors = pv[p_at:p_at + len(d.passages)]
-            d.sentence_vectors = sv[s_at:s_at + n_sentences]
-            p_at, s_at = p_at + len(d.passages), s_at + n_sentences
-        self.done += len(passages)
-        self.sentences += len(sv)
-        self.report()
-
-    def report(self) -> None:
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate else 0.0
-        message = (f"embedded {self.done:,} of {self.total:,} passages · {rate:,.0f} passages/s · "
-                   f"{duration(left)} left")
-        self.on_event(Event("embed", message, self.done, self.total))
-        if self.progress:
-            end = "\n" if self.done >= self.total else ""
-            print(f"\r{message}   ", end=end, file=sys.stderr, flush=True)
-
-
 def write_new(tmp: Path, documents: list[SegmentDocument], settings: Settings, entries: list[SegmentEntry],
               texts: dict[str, fmt.TextEntry], live: dict[str, int], counts: dict[str, int]) -> None:
     """Write documents as a new segment of the build being written, and count them in."""
@@ -238,14 +112,6 @@ def write_new(tmp: Path, documents: list[SegmentDocument], settings: Settings, e
     for d in documents:
         if d.text is not None:
             texts[d.source] = fmt.text_entry(name, d.sha256, d.text)
-
-
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
 
 
 def segment_name() -> str:
@@ -291,6 +157,10 @@ def build_index(
     `embedder`: anything with `dimension` and `encode(texts)`; by default the model of the
     settings, loaded only when there is something to embed."""
     settings = settings or Settings.from_env()
+    if settings.milvus():
+        from .milvus_write import build_milvus
+
+        return build_milvus(paths, settings.milvus(), settings, on_event, progress, full, embedder)
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with fmt.write_lock(index_dir):

@@ -121,8 +121,18 @@ def check_texts(data: fmt.Build, store: LocalStore, index_dir: Path) -> None:
             raise IndexCorrupt(f"The stored text of {source} in {data.folder} does not hold its passages. {fix}")
 
 
-def previous_corpus(index_dir: Path) -> list[Path] | None:
+def previous_corpus(index_dir: Path, settings: Settings | None = None) -> list[Path] | None:
     """The document folders an existing (stale) index was built from, if they still exist."""
+    if settings is not None and settings.milvus():
+        from core import milvus
+
+        try:
+            client = milvus.connect(settings.milvus())
+            found = milvus.read_manifest_json(client, settings.milvus())
+            paths = [Path(p) for p in found[1]["corpus"]["paths"]] if found else None
+        except Exception:  # noqa: BLE001 - no usable previous manifest: use the default corpus
+            return None
+        return paths if paths and all(p.exists() for p in paths) else None
     build = fmt.current_build(index_dir)
     if build is None:
         return None

@@ -17,15 +17,15 @@ from typing import Callable
 import numpy as np
 
 from core import index_format as fmt
-from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem
+from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem, StoreUnavailable
 from core.model import Embedder, load_embedder, load_reranker
 from core.passage import Passage
 from core.settings import DEFAULT_CORPUS, Settings
 from core.text import content_words
 
 from . import quote as quoting
-from .keywords import KeywordIndex
 from .loading import LoadedIndex, load_index, previous_corpus
+from .milvus_store import load_milvus
 from .rank import mmr, top_k
 from .scoring import Scores, evidence, score
 from .spelling import Speller
@@ -131,8 +131,9 @@ class Searcher:
         return self.index.store
 
     @property
-    def keywords(self) -> KeywordIndex:
-        return self.index.memo("keywords", lambda: KeywordIndex(self.store))
+    def keywords(self):
+        """The keyword signal of the store (KeywordIndex for an index folder)."""
+        return self.index.memo("keywords", self.store.keywords)
 
     @property
     def speller(self) -> Speller:
@@ -333,10 +334,10 @@ def open_searcher(
     try:
         loaded, embedder = load_matching(index_dir, settings)
     except IndexProblem as problem:
-        if not rebuild or isinstance(problem, IndexCorrupt):
+        if not rebuild or isinstance(problem, (IndexCorrupt, StoreUnavailable)):
             raise
         on_event = on_event or print_event
-        paths = corpus or previous_corpus(index_dir) or [DEFAULT_CORPUS]
+        paths = corpus or previous_corpus(index_dir, settings) or [DEFAULT_CORPUS]
         on_event(Event("plan", f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…"))
         build_index(paths, index_dir, settings, on_event=on_event)
         loaded, embedder = load_matching(index_dir, settings)
@@ -347,9 +348,10 @@ def open_searcher(
 
 def load_matching(index_dir: Path, settings: Settings) -> tuple[LoadedIndex, Embedder]:
     """The current build, checked against the settings and then against the model's dimension."""
-    loaded = load_index(index_dir, settings)
+    address = settings.milvus()
+    loaded = load_milvus(address, settings) if address else load_index(index_dir, settings)
     embedder = load_embedder(settings.model_path(), settings.encoder)
-    problem = loaded.manifest.mismatch(settings, index_dir, embedder.dimension)
+    problem = loaded.manifest.mismatch(settings, address or index_dir, embedder.dimension)
     if problem is not None:
         raise problem
     return loaded, embedder

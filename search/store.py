@@ -158,6 +158,11 @@ class LocalStore:
         return ([passages[i] for i in order], self.passage_vectors(order),
                 np.concatenate(sentences) if sentences else np.zeros((0, dim), dtype="float32"))
 
+    def keywords(self):
+        from .keywords import KeywordIndex
+
+        return KeywordIndex(self)
+
     # --- candidates ----------------------------------------------------------------------------
 
     def dense_candidates(self, vector: np.ndarray, n: int, allowed: np.ndarray | None,

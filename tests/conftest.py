@@ -75,3 +75,26 @@ def cli(capsys, monkeypatch):
         return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """A milvus-lite server (pinned in requirements-dev.txt) for the whole run."""
+    from helpers import MilvusServer
+
+    server = MilvusServer(tmp_path_factory.mktemp("milvus") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def milvus_settings(milvus_server) -> Settings:
+    return Settings(store=milvus_server.address("seeds"))
+
+
+@pytest.fixture(scope="session")
+def milvus_searcher(milvus_settings, seed_corpus):
+    """The seed essays ingested into a Milvus collection, and a Searcher on it."""
+    build_index([seed_corpus], Path("unused"), milvus_settings, on_event=lambda e: None, progress=False)
+    return open_searcher(None, milvus_settings, rebuild=False)

@@ -246,3 +246,63 @@ DOCX_BLOCKS = [
 ]
 
 
+
+
+class MilvusServer:
+    """The milvus-lite server from PyPI on 127.0.0.1, on a free port, with its data in `data_dir`;
+    stopped and started again on the same port and data (as a restarted server is)."""
+
+    def __init__(self, data_dir: Path):
+        import shutil
+        import socket
+
+        self.data_dir = Path(data_dir)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.program = shutil.which("milvus-lite") or str(Path(sys.executable).parent / "milvus-lite")
+        self.process = None
+
+    def address(self, collection: str) -> str:
+        return f"milvus://127.0.0.1:{self.port}/{collection}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        import socket
+        import subprocess
+        import time
+
+        self.log = open(self.data_dir.parent / f"milvus-{self.port}.log", "ab")
+        self.process = subprocess.Popen([self.program, "server", "--host", "127.0.0.1", "--port", str(self.port),
+                                         "--data-dir", str(self.data_dir)], stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"milvus-lite exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    pass
+                self.ready()
+                return
+            except Exception:  # noqa: BLE001 - not listening or not serving yet
+                time.sleep(0.2)
+        raise RuntimeError(f"milvus-lite did not listen on {self.port} within {timeout} s")
+
+    def ready(self) -> None:
+        """Raises until the server answers a request (it listens before it serves)."""
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri=f"http://127.0.0.1:{self.port}", timeout=2)
+        try:
+            client.list_collections()
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except Exception:  # noqa: BLE001
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None

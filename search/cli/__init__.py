@@ -45,6 +45,9 @@ def common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-dir", type=Path, default=None,
                         help="index folder (default: the index_dir setting, else index/)")
     parser.add_argument("--model", default=None, help="embedding model (default: the bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--store", default=None,
+                        help="search a Milvus collection, milvus://HOST:PORT/COLLECTION (default: the "
+                        "store setting, else the index folder)")
     parser.add_argument("--no-rebuild", action="store_true",
                         help="fail instead of rebuilding a missing or out-of-date index")
 
@@ -73,5 +76,5 @@ def open_searcher(args):
     """The Searcher the arguments name (building the index unless --no-rebuild)."""
     from ..searcher import open_searcher as open_
 
-    settings = Settings.from_env(model=args.model)
+    settings = Settings.from_env(model=args.model, store=args.store)
     return open_(args.index_dir, settings, rebuild=not args.no_rebuild)

@@ -244,7 +244,7 @@ import json, os, sys
 from pathlib import Path
 from core import index_format as store
 from core import segments
-from ingest import build
+from ingest import build, steps
 from core.settings import Settings
 from helpers import HashEmbedder
 
@@ -255,7 +255,7 @@ def die(*args, **kwargs):
     os.kill(os.getpid(), 9)
 
 if where == "reading":  # reading the first changed document
-    build.read_document = die
+    steps.read_document = die
 elif where == "embedding":
     HashEmbedder.encode = die
 elif where == "passages":  # the passages database half written
@@ -321,7 +321,7 @@ def test_incremental_ingest_killed_at_any_step_leaves_a_servable_index(tmp_path,
 SLOW_INGEST = r"""
 import sys, time
 from pathlib import Path
-from ingest import build
+from ingest import build, steps
 from core.settings import Settings
 from helpers import HashEmbedder
 
@@ -332,7 +332,7 @@ class Slow(HashEmbedder):
 
 build.load_embedder = lambda *args: Slow()
 def echo(event):
-    if build.is_note(event):
+    if steps.is_note(event):
         print(event.message, flush=True)
 report = build.build_index([Path(sys.argv[1])], Path(sys.argv[2]), Settings(), on_event=echo, progress=False)
 print("done", report.build.name, flush=True)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core.settings import Settings
-from ingest.build import read_passages
+from ingest.steps import read_passages
 
 SPHINX = """<!DOCTYPE html><html><head><title>Fetching Pages HOWTO &#8212; Docs</title></head><body>
 <div class="related"><ul><li><a href="index.html">Docs</a> &raquo;</li></ul></div>

@@ -1,0 +1,151 @@
+"""The steps every ingest shares, whatever it writes to (an index folder: ingest/build.py; a
+Milvus collection: ingest/milvus_write.py): progress events, the report, reading a file into
+passages, and embedding documents in batches with passages per second and the time left."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from core.documents import SkipFile, read_document
+from core.index_format import Changes
+from core.passage import Passage
+from core.segments import SegmentDocument
+from core.settings import Settings
+
+from .embedding import embed_passages
+from .passages import make_passages
+from .structure import Span, parse
+
+EMBED_BATCH = 256  # passages embedded at a time (with their sentences), for progress
+
+
+@dataclass(frozen=True)
+class Event:
+    """What ingest is doing, for a progress display: `stage` is one of "plan", "skipped",
+    "embed", "write" or "done"; `done` of `total` counts documents (plan) or passages (embed)."""
+    stage: str
+    message: str
+    done: int = 0
+    total: int = 0
+
+
+def is_note(event: Event) -> bool:
+    """Events worth a line of their own: files skipped, why nothing is reused, embedding starts."""
+    return event.stage == "skipped" or (event.stage in ("plan", "embed") and event.done == 0 and
+                                        (event.stage == "embed" or not event.total))
+
+
+def print_event(event: Event) -> None:
+    """The default: notes on standard error (the CLI prints the summary itself)."""
+    if is_note(event):
+        print(event.message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    build: Path
+    documents: int
+    passages: int
+    sentences: int
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    changes: Changes = field(default_factory=Changes)
+    incremental: bool = False  # True when the vectors of unchanged documents were reused
+    full_reason: str = ""  # why every document was embedded, when incremental is False
+    passages_embedded: int = 0
+    sentences_embedded: int = 0
+
+    def summary(self) -> dict:
+        """The `python -m ingest --json` object."""
+        return {
+            "index_dir": str(self.index_dir), "build": str(self.build),
+            "documents": self.documents, "passages": self.passages,
+            "sentences": self.sentences, "seconds": round(self.seconds, 2),
+            "mode": "incremental" if self.incremental else "full",
+            "full_reason": self.full_reason,
+            **self.changes.counts(),
+            "passages_embedded": self.passages_embedded,
+            "sentences_embedded": self.sentences_embedded,
+            "skipped": [s.__dict__ for s in self.skipped],
+        }
+
+
+def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str]:
+    """(passages, kind, text) of one file; raises SkipFile.
+
+    PDF passages carry the page they start on. Short paragraphs are not merged across a page
+    break (a passage crosses one only where a paragraph does), so the page is that of the text."""
+    doc = read_document(path)
+    structure = parse(doc.text, path.name, doc.code)
+    if doc.pages:
+        structure.dropped.extend((Span(at, at, ""), "page break") for at in doc.pages[1:])
+    found = make_passages(doc.text, structure, source, settings.max_chars, settings.min_chars)
+    if not found:
+        raise SkipFile("no passages: only headings or page boilerplate were found")
+    if doc.pages:
+        found = [replace(p, page=doc.page_at(p.start)) for p in found]
+    return found, doc.kind, doc.text
+
+
+def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
+                 on_event: Callable[[Event], None]):
+    """read_passages(...), or None after recording and reporting why the file is skipped."""
+    try:
+        return read_passages(f, source, settings)
+    except SkipFile as why:
+        skipped.append(Skipped(source, str(why)))
+        on_event(Event("skipped", f"skipped {source}: {why}"))
+        return None
+
+
+class Embedding:
+    """Embeds fresh documents in batches (`embedding.embed_passages`), reporting passages per
+    second and the time left."""
+
+    def __init__(self, embedder, settings: Settings, total: int, on_event, progress: bool):
+        self.embedder, self.settings, self.total = embedder, settings, total
+        self.on_event, self.progress = on_event, progress
+        self.done = self.sentences = 0
+        self.started = time.perf_counter()
+
+    def __call__(self, documents: list[SegmentDocument]) -> None:
+        passages = [p for d in documents for p in d.passages]
+        pv, sv = embed_passages(self.embedder, passages, self.settings)
+        p_at = s_at = 0
+        for d in documents:
+            n_sentences = sum(len(p.sentences) for p in d.passages)
+            d.passage_vectors = pv[p_at:p_at + len(d.passages)]
+            d.sentence_vectors = sv[s_at:s_at + n_sentences]
+            p_at, s_at = p_at + len(d.passages), s_at + n_sentences
+        self.done += len(passages)
+        self.sentences += len(sv)
+        self.report()
+
+    def report(self) -> None:
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else 0.0
+        message = (f"embedded {self.done:,} of {self.total:,} passages · {rate:,.0f} passages/s · "
+                   f"{duration(left)} left")
+        self.on_event(Event("embed", message, self.done, self.total))
+        if self.progress:
+            end = "\n" if self.done >= self.total else ""
+            print(f"\r{message}   ", end=end, file=sys.stderr, flush=True)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"

@@ -1,0 +1,382 @@
+"""The store interface (see search/store.py) on a Milvus collection (core/milvus.py): candidates
+from Milvus' own searches (dense vectors, sentence vectors, server-side BM25, the document
+filter inside Milvus), passages and exact vectors read by row for the candidates only; the
+fusion, evidence, MMR, quotes and citations are the same code as for an index folder.
+
+Rows and positions as in LocalStore: a position is a passage's Milvus row (its primary key),
+rows number the passages that count 0..len-1 in document order. Milvus may also hold rows that
+do not count (an ingest killed before its commit, documents replaced since): they are never
+returned. A server that stops answering raises StoreUnavailable (a fix-it message); the same
+client answers again once the server is back.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core import index_format as fmt
+from core import milvus
+from core.errors import IndexCorrupt, IndexMissing, IndexStale, StoreUnavailable
+from core.index_format import Manifest
+from core.passage import Passage
+from core.segments import keyword_text
+from core.settings import Settings
+from core.text import keyword_terms, keyword_token_lists
+
+MILVUS_LIMIT = 16_384  # the most hits one Milvus search returns
+RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a call that could not reach the server
+
+
+def reaching(method):
+    """Turns a failure to reach the server into StoreUnavailable, after trying again for a few
+    seconds: the client's first calls after a server comes back reconnect, and a restarted
+    server holds the collections released until they are loaded again."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        for wait in RETRIES + (None,):
+            try:
+                return method(self, *args, **kwargs)
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - pymilvus and grpc raise many kinds
+                released, unreachable = milvus.is_released(exc), milvus.is_connection_error(exc)
+                if not (released or unreachable):
+                    raise
+                if wait is None:
+                    raise milvus.down(self.address, exc) from exc
+                time.sleep(wait)
+                if released:
+                    client = self.store.client if isinstance(self, MilvusKeywords) else self.client
+                    try:
+                        milvus.load_collections(client, self.address)
+                    except Exception:  # noqa: BLE001 - not back yet: the next try says so
+                        pass
+    return call
+
+
+class MilvusStore:
+    def __init__(self, client, address: milvus.Address, manifest: Manifest):
+        self.client, self.address = client, address
+        self.dimension = manifest.dimension
+        docs = sorted(manifest.store.get("documents", {}).items(), key=lambda kv: kv[1][0])
+        self.sources = [s for s, _ in docs]
+        self.firsts = np.array([int(r[0]) for _, r in docs], dtype="int64")
+        self.stops = np.array([int(r[1]) for _, r in docs], dtype="int64")
+        self.total = int(manifest.store.get("next_row", 0))
+        self.live_positions = np.concatenate([np.arange(a, b) for a, b in zip(self.firsts, self.stops)]) \
+            if docs else np.zeros(0, dtype="int64")
+        self.live = np.zeros(self.total, dtype=bool)
+        self.live[self.live_positions] = True
+        self.size = len(self.live_positions)
+        self.segments = []  # no local segments
+
+    # --- rows and positions ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.size
+
+    def positions(self, rows) -> np.ndarray:
+        return self.live_positions[np.asarray(rows, dtype="int64")]
+
+    def rows(self, positions) -> np.ndarray:
+        return np.searchsorted(self.live_positions, np.asarray(positions, dtype="int64"))
+
+    def counted(self, positions) -> np.ndarray:
+        """The positions that count, in the order given."""
+        positions = np.asarray(positions, dtype="int64")
+        inside = (positions >= 0) & (positions < self.total)
+        positions = positions[inside]
+        return positions[self.live[positions]]
+
+    # --- passages and documents --------------------------------------------------------------
+
+    @reaching
+    def passages(self, rows) -> list[Passage]:
+        positions = self.positions(rows)
+        found = milvus.read_passages(self.client, self.address, np.unique(positions))
+        missing = [int(p) for p in positions if int(p) not in found]
+        if missing:
+            raise IndexCorrupt(f"The Milvus collection {self.address} has lost passages its manifest "
+                               f"lists (rows {missing[:5]}). {fmt.rebuild_hint(str(self.address))} --full")
+        return [found[int(p)] for p in positions]
+
+    def iter_passages(self):
+        for at in range(0, self.size, milvus.BATCH):
+            yield from self.passages(range(at, min(at + milvus.BATCH, self.size)))
+
+    @reaching
+    def with_question(self) -> list[Passage]:
+        hits = self.client.query(self.address.name("passages"), filter='question != ""', output_fields=["row"])
+        rows = self.rows(self.counted(sorted(int(h["row"]) for h in hits)))
+        return self.passages(rows)
+
+    @reaching
+    def row_of_id(self, passage_id: str) -> int | None:
+        hits = self.client.query(self.address.name("passages"), filter=f"id == {json.dumps(passage_id)}",
+                                 output_fields=["row"])
+        counted = self.counted([int(h["row"]) for h in hits])
+        return int(self.rows(counted[:1])[0]) if len(counted) else None
+
+    def documents(self) -> list[tuple[str, int, int]]:
+        out = []
+        for source, a, b in zip(self.sources, self.firsts, self.stops):
+            if b > a:
+                first, last = self.rows([a, b - 1])
+                out.append((source, int(first), int(last) + 1))
+        return out
+
+    @reaching
+    def word_counts(self, words: list[str]) -> dict[str, int]:
+        counts = milvus.counts_of(self.client, self.address, [f"word:{w}" for w in words])
+        return {w: counts[f"word:{w}"] for w in words if counts[f"word:{w}"] > 0}
+
+    def allowed(self, sources: list[str] | None) -> np.ndarray | None:
+        if not sources:
+            return None if self.size == self.total else self.live
+        mask = np.zeros(self.total, dtype=bool)
+        wanted = set(sources)
+        for source, a, b in zip(self.sources, self.firsts, self.stops):
+            if source in wanted:
+                mask[a:b] = True
+        return mask
+
+    def filter(self, allowed: np.ndarray | None) -> str:
+        """The Milvus filter for `allowed`: the documents it admits, '' for all that count."""
+        if allowed is None or not len(self.firsts):
+            return ""
+        admitted = allowed[self.firsts[self.stops > self.firsts]]
+        names = [s for s, a, b in zip(self.sources, self.firsts, self.stops) if b > a]
+        if admitted.all():
+            return ""
+        return f"source in {json.dumps([s for s, yes in zip(names, admitted) if yes])}"
+
+    # --- vectors -------------------------------------------------------------------------------
+
+    @reaching
+    def passage_vectors(self, rows) -> np.ndarray:
+        positions = self.positions(rows)
+        found = {}
+        for expr in milvus.rows_filter(np.unique(positions)):
+            for r in self.client.query(self.address.name("passages"), filter=expr, output_fields=["row", "vector"]):
+                found[int(r["row"])] = r["vector"]
+        out = np.zeros((len(positions), self.dimension), dtype="float32")
+        for i, p in enumerate(positions):
+            out[i] = found[int(p)]
+        return out
+
+    @reaching
+    def sentence_vectors(self, rows) -> list[np.ndarray]:
+        positions = self.positions(rows)
+        found: dict[int, list] = {}
+        for expr in milvus.rows_filter(np.unique(positions)):
+            for r in self.client.query(self.address.name("sentences"), filter=expr,
+                                       output_fields=["row", "number", "vector"]):
+                found.setdefault(int(r["row"]), []).append((int(r["number"]), r["vector"]))
+        out = []
+        for p in positions:
+            vs = [v for _, v in sorted(found.get(int(p), []))]
+            out.append(np.array(vs, dtype="float32").reshape(len(vs), self.dimension))
+        return out
+
+    def in_document_order(self) -> tuple[list[Passage], np.ndarray, np.ndarray]:
+        passages = self.passages(range(len(self)))
+        order = sorted(range(len(passages)), key=lambda i: (passages[i].source, passages[i].start))
+        sentences = self.sentence_vectors(order)
+        return ([passages[i] for i in order], self.passage_vectors(order),
+                np.concatenate(sentences) if sentences else np.zeros((0, self.dimension), dtype="float32"))
+
+    # --- candidates ----------------------------------------------------------------------------
+
+    @reaching
+    def dense_candidates(self, vector, n: int, allowed, nprobe: int) -> np.ndarray:
+        hits = self.search("passages", "vector", [np.asarray(vector, dtype="float32").tolist()], n,
+                           allowed, ["row"])
+        return self.counted([int(h["entity"]["row"]) for h in hits])[:n]
+
+    @reaching
+    def sentence_candidates(self, vector, n: int, allowed, nprobe: int) -> np.ndarray:
+        expr = self.filter(allowed)
+        if expr:  # sentences carry their passage's row, not its document
+            rows = np.flatnonzero(allowed)
+            expr = "" if len(rows) > MILVUS_LIMIT else f"row in {rows.tolist()}"
+        hits = self.client.search(self.address.name("sentences"), data=[np.asarray(vector, dtype="float32").tolist()],
+                                  anns_field="vector", limit=min(n, MILVUS_LIMIT), filter=expr,
+                                  output_fields=["row"], search_params={"metric_type": "IP"})[0]
+        rows = [int(h["entity"]["row"]) for h in hits]
+        if allowed is not None:
+            rows = [r for r in rows if r < len(allowed) and allowed[r]]
+        seen = dict.fromkeys(int(r) for r in self.counted(rows))
+        return np.array(list(seen), dtype="int64")
+
+    def search(self, part: str, field: str, data, n: int, allowed, output: list[str]) -> list:
+        metric = "BM25" if field == "sparse" else "IP"
+        return self.client.search(self.address.name(part), data=data, anns_field=field,
+                                  limit=max(1, min(n, MILVUS_LIMIT)), filter=self.filter(allowed),
+                                  output_fields=output, search_params={"metric_type": metric})[0]
+
+    def keywords(self) -> "MilvusKeywords":
+        return MilvusKeywords(self)
+
+
+class TermCounts:
+    """The query's keyword terms and how many passages have each (what `Postings` gives the
+    evidence for an index folder)."""
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = {t: c for t, c in counts.items() if c > 0}
+
+    def df(self, term: str) -> int:
+        return self.counts.get(term, 0)
+
+
+class MilvusKeywords:
+    """BM25 from Milvus' own function over the passages' keyword terms (the local index's terms,
+    the same k1 and b); the share of a question's words from the term counts kept in meta."""
+
+    def __init__(self, store: MilvusStore):
+        self.store, self.address = store, store.address
+        self.unknown_idf = float(np.log(1 + max(len(store), 1)))
+
+    @reaching
+    def postings(self, terms) -> TermCounts:
+        terms = sorted(set(terms))
+        counts = milvus.counts_of(self.store.client, self.store.address, [f"term:{t}" for t in terms])
+        return TermCounts({t: counts[f"term:{t}"] for t in terms})
+
+    @reaching
+    def bm25(self, query: str, n: int, allowed, expr: str = "") -> tuple[np.ndarray, np.ndarray]:
+        text = " ".join(keyword_terms(query))
+        if not text:
+            return np.zeros(0, dtype="int64"), np.zeros(0)
+        where = " and ".join(e for e in (self.store.filter(allowed), expr) if e)
+        hits = self.store.client.search(self.store.address.name("passages"), data=[text], anns_field="sparse",
+                                        limit=max(1, min(n, MILVUS_LIMIT)), filter=where, output_fields=["row"],
+                                        search_params={"metric_type": "BM25"})[0]
+        positions = np.array([int(h["entity"]["row"]) for h in hits], dtype="int64")
+        scores = np.array([abs(float(h["distance"])) for h in hits])
+        keep = np.isin(positions, self.store.counted(positions))
+        return positions[keep], scores[keep]
+
+    def top(self, query: str, postings, n: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
+        positions, scores = self.bm25(query, n, allowed)
+        keep = scores > 0
+        return positions[keep], scores[keep]
+
+    def at(self, query: str, postings, positions, terms=None) -> np.ndarray:
+        positions = np.asarray(positions, dtype="int64")
+        out = np.zeros(len(positions))
+        for expr in milvus.rows_filter(positions):
+            found, scores = self.bm25(query, milvus.BATCH, None, expr)
+            where = dict(zip(found.tolist(), scores.tolist()))
+            for i, p in enumerate(positions.tolist()):
+                if p in where:
+                    out[i] = where[p]
+        return out
+
+    def scores(self, query: str, postings=None, allowed=None) -> np.ndarray | None:
+        found, scores = self.bm25(query, len(self.store), allowed)
+        if not len(found) and not keyword_terms(query):
+            return None
+        out = np.zeros(self.store.total)
+        out[found] = scores
+        return out
+
+    def coverage(self, query: str, rows, postings=None) -> np.ndarray:
+        qterms = set(keyword_terms(query))
+        if not qterms:
+            return np.zeros(len(rows))
+        postings = postings or self.postings(qterms)
+        passages = self.store.passages(rows)
+        have_terms = [set(t) for t in keyword_token_lists([keyword_text(p) for p in passages])]
+        total, have = 0.0, np.zeros(len(passages))
+        for t in qterms:
+            df = postings.df(t)
+            w = float(np.log(1 + len(self.store) / df)) if df else self.unknown_idf
+            total += w
+            if df:
+                have += w * np.array([t in ts for ts in have_terms], dtype="float64")
+        return have / total
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ask-the-essays" / "milvus"
+
+
+def mirror(client, address: milvus.Address, build: str, manifest: Manifest, root: Path | None = None) -> Path:
+    """A local folder for the build's small files: its manifest, its extracted texts (for the
+    reader and quote checks) and the caches derived from it (calibration, theme map). Written
+    to a temporary folder and renamed into place; kept per build."""
+    base = (root or cache_root()) / hashlib.sha256(str(address).encode()).hexdigest()[:16]
+    folder = base / build
+    if (folder / fmt.MANIFEST).is_file():
+        return folder
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".mirror-", dir=base))
+    try:
+        work.chmod(0o755)
+        for source, entry in manifest.texts.items():
+            sha = Path(entry.file).stem
+            hits = client.query(address.name("meta"), filter=f'key like "{milvus.text_key(sha)}:%"',
+                                output_fields=["key", "value"])
+            parts = sorted(hits, key=lambda h: int(h["key"].rsplit(":", 1)[1]))
+            target = work / entry.file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes("".join(h["value"] for h in parts).encode("utf-8"))
+        (work / fmt.MANIFEST).write_text(json.dumps(manifest.to_json(), ensure_ascii=False), encoding="utf-8")
+        try:
+            os.replace(work, folder)
+        except OSError:
+            if not (folder / fmt.MANIFEST).is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return folder
+
+
+def load_milvus(address: milvus.Address, settings: Settings, check_corpus: bool = True):
+    """The committed build of the collection as a LoadedIndex, refused as an index folder is:
+    IndexMissing, IndexMismatch, IndexStale, IndexCorrupt, or StoreUnavailable."""
+    from .loading import LoadedIndex, corpus_changes
+
+    client = milvus.connect(address)
+    hint = fmt.rebuild_hint(str(address))
+    try:
+        found = None
+        if milvus.has_collections(client, address):
+            milvus.load_collections(client, address)
+            found = milvus.read_manifest_json(client, address)
+        if found is None:
+            raise IndexMissing(f"The Milvus collection {address} holds no index yet. Build it with: "
+                               f"python -m ingest --store {address} FOLDER")
+        build, data = found
+        try:
+            manifest = Manifest.from_json(data)
+        except (ValueError, KeyError, TypeError) as err:
+            raise IndexCorrupt(f"The manifest kept in {address} cannot be read ({err}). {hint}") from err
+        problem = manifest.mismatch(settings, str(address))
+        if problem is not None:
+            raise problem
+        if check_corpus:
+            changes = corpus_changes(manifest)
+            if changes:
+                raise IndexStale(f"The index in {address} is out of date: {changes}. {hint} "
+                                 + " ".join(manifest.corpus.paths))
+        folder = mirror(client, address, build, manifest)
+    except (IndexMissing, IndexCorrupt, IndexStale, StoreUnavailable):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        if milvus.is_connection_error(exc):
+            raise milvus.down(address, exc) from exc
+        raise
+    return LoadedIndex(folder.parent, folder, manifest, MilvusStore(client, address, manifest))
