@@ -16,4 +16,4 @@ st.set_page_config(page_title="Ask the essays", page_icon="🔎", layout="center
 st.html(render.CSS)
 settings = components.settings_or_explain()
 searcher = components.searcher_or_explain(settings)
-ask.page(settings, searcher)
+components.draw_or_explain(ask.page, settings, searcher)

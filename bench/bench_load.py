@@ -92,13 +92,14 @@ def machine_busy_seconds() -> float:
 
 
 @contextmanager
-def serve(index_dir: Path, log_path: Path, start_timeout: float = 120.0):
+def serve(index_dir: Path, log_path: Path, start_timeout: float = 120.0, settings: dict | None = None):
     """The real page on http://127.0.0.1:PORT/ (loopback only) against `index_dir`; yields a
-    Server (its url and pid). Raises RuntimeError with the server's log when it exits or does
-    not answer in time."""
+    Server (its url and pid). `settings`: more ESSAYS_ variables (e.g. ESSAYS_STORE). Raises
+    RuntimeError with the server's log when it exits or does not answer in time."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESSAYS_")}  # default settings
     env["ESSAYS_INDEX_DIR"] = str(index_dir)
+    env.update(settings or {})
     with open(log_path, "w", encoding="utf-8") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",

@@ -7,6 +7,7 @@ import json
 
 import streamlit as st
 
+from core.errors import StoreUnavailable
 from core.settings import Settings
 from ingest import uploads
 from search.searcher import Answer, EmptyQuestion, Searcher
@@ -114,14 +115,22 @@ def question_box(searcher: Searcher, default_k: int) -> None:
                    placeholder="All essays", help="Leave empty to search every essay.")
 
 
-def search(searcher: Searcher, view: View) -> Answer | None:
+def search(searcher: Searcher, view: View) -> Answer | StoreUnavailable | None:
+    """The answer to the question on screen; None before a question; the problem when the
+    server that keeps the index does not answer (shown where the answer would be)."""
     try:
         return searcher.search(view.q, view.k, sources=list(view.sources) or None)
     except EmptyQuestion:
         return None
+    except StoreUnavailable as err:
+        return err
 
 
-def show_answer(searcher: Searcher, settings: Settings, answer: Answer | None, view: View) -> None:
+def show_answer(searcher: Searcher, settings: Settings, answer: Answer | StoreUnavailable | None,
+                view: View) -> None:
+    if isinstance(answer, StoreUnavailable):
+        st.error(render.md_escape(str(answer)), icon=":material/error:")
+        return
     if answer is None:
         st.info("Type a question above — or pick one of the examples — and the passages that "
                 "answer it appear here, quoted word for word with their source.", icon=":material/chat:")
@@ -281,6 +290,7 @@ def page(settings: Settings, searcher: Searcher) -> None:
     view = current_view()
     answer = search(searcher, view)
     if view.p:
+        answer = answer if isinstance(answer, Answer) else None
         reader_view(searcher, settings, view, answer)
     else:
         header(searcher)

@@ -8,7 +8,7 @@ import os
 
 import streamlit as st
 
-from core.errors import EssaysError, SettingsError
+from core.errors import EssaysError, SettingsError, StoreUnavailable
 from core.index_format import current_build
 from core.passage import Passage
 from core.settings import Settings
@@ -35,7 +35,7 @@ def settings_or_explain() -> Settings:
 
 def searcher_or_explain(settings: Settings) -> Searcher:
     """The searcher, building the index the first time; on a problem, its fix-it message and stop."""
-    first_time = current_build(settings.index_folder()) is None
+    first_time = not settings.store and current_build(settings.index_folder()) is None
     message = ("Building the index… (first run: reading and embedding every essay)"
                if first_time else "Loading the index and the model…")
     try:
@@ -44,6 +44,15 @@ def searcher_or_explain(settings: Settings) -> Searcher:
     except (EssaysError, OSError) as err:
         st.error(render.md_escape(str(err)), icon=":material/error:")
         st.stop()
+
+
+def draw_or_explain(page, *args) -> None:
+    """Draw a page; when the server that keeps the index (Milvus) stops answering meanwhile,
+    say so where the page stopped (the session's question and basket are kept)."""
+    try:
+        page(*args)
+    except StoreUnavailable as err:
+        st.error(render.md_escape(str(err)), icon=":material/error:")
 
 
 def quote_checker(searcher: Searcher) -> Verifier:

@@ -11,14 +11,34 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import milvus
+from core.errors import StoreUnavailable
 from core.index_format import current_build
 from core.settings import Settings
 from search.searcher import Searcher, open_searcher
 
 
-def build_name(folder: Path) -> str:
-    build = current_build(folder)
-    return build.name if build else ""
+SERVED_BUILD = "served_build"  # session state: the build this session was last served from
+
+
+def build_name(folder: Path, settings: Settings) -> str:
+    """The build being served: named in the folder's CURRENT, or in the Milvus collection's
+    manifest row (read at every page run, so that a new ingest is picked up)."""
+    address = settings.milvus()
+    if address is None:
+        build = current_build(folder)
+        return build.name if build else ""
+    try:
+        pointer = milvus.read_pointer(milvus_client(str(address)), address)
+    except Exception as exc:  # noqa: BLE001 - a server that does not answer: say so
+        raise milvus.down(address, exc) from exc
+    return pointer["build"] if pointer else ""
+
+
+@st.cache_resource(show_spinner=False)
+def milvus_client(address: str):
+    """One client per Milvus address for the page's checks (it reconnects by itself)."""
+    return milvus.connect(milvus.parse_address(address))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -30,7 +50,14 @@ def load_searcher(settings: Settings) -> Searcher:
     """The Searcher for the current build of the settings' index folder (building the index
     when it is missing)."""
     folder = settings.index_folder().resolve()
-    return cached_searcher(str(folder), settings, build_name(folder))
+    try:
+        build = build_name(folder, settings)
+    except StoreUnavailable:  # keep this session on the build it had: its question says why
+        build = st.session_state.get(SERVED_BUILD)
+        if build is None:
+            raise
+    st.session_state[SERVED_BUILD] = build
+    return cached_searcher(str(folder), settings, build)
 
 
 def clear() -> None:

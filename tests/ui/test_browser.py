@@ -270,3 +270,52 @@ def test_permalink_in_a_new_browser_session(page, browser, app_url, searcher):
         expect(other.get_by_label("Your question")).to_have_value(question)
     finally:
         fresh.close()
+
+
+# --- the page on a Milvus collection ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def milvus_page(seed_corpus, tmp_path_factory):
+    """The same page with the setting store naming a Milvus collection of the seed essays, on a
+    milvus-lite server of its own (the test stops and restarts it)."""
+    from core.settings import Settings
+    from helpers import MilvusServer
+    from ingest import build_index
+
+    folder = tmp_path_factory.mktemp("milvus-page")
+    server = MilvusServer(folder / "data")
+    server.start()
+    store = server.address("page")
+    build_index([seed_corpus], folder / "unused", Settings(store=store), on_event=lambda e: None, progress=False)
+    try:
+        with bench_load().serve(folder / "unused", folder / "streamlit.log", settings={"ESSAYS_STORE": store}) as running:
+            yield server, running.url
+    except RuntimeError as err:
+        pytest.fail(str(err))
+    finally:
+        server.stop()
+
+
+def test_the_page_on_milvus_answers_says_when_the_server_is_down_and_recovers(page, milvus_page, searcher, tmp_path):
+    from playwright.sync_api import expect
+
+    server, url = milvus_page
+    shots = Path(os.environ.get("SCREENSHOTS") or tmp_path)
+    open_page(page, url)
+    ask(page, QUESTION)
+    expected = searcher.search(QUESTION).results[0].quote  # the index folder's answer
+    expect(page.locator(".essay-card mark").first).to_have_text(expected)
+    page.screenshot(path=shots / "step-milvus-answer.png")
+
+    server.stop()
+    box = page.get_by_label("Your question")
+    box.fill("What are the signs of low emotional intimacy?")
+    box.press("Enter")
+    expect(page.get_by_text("does not answer").first).to_be_visible()
+    settle(page)
+    assert "Traceback" not in page.content()
+    page.screenshot(path=shots / "step-milvus-down.png")
+
+    server.start()
+    ask(page, QUESTION)
+    expect(page.locator(".essay-card mark").first).to_have_text(expected)
