@@ -329,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=5, help="how many dev questions")
     parser.add_argument("--index-dir", type=Path, help="an existing index (default: a temporary "
                         "index of the seed essays)")
+    parser.add_argument("--store", default="", help="serve from this Milvus collection "
+                        "(milvus://HOST:PORT/COLLECTION; the seed essays are ingested into it first)")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     args = parser.parse_args(argv)
 
@@ -339,12 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
         index_dir = args.index_dir
-        if index_dir is None:
-            index_dir = work / "index"
-            build_index([DEFAULT_CORPUS], index_dir, Settings(), on_event=lambda e: None, progress=False)
+        settings = Settings(store=args.store)
+        if index_dir is None or args.store:
+            index_dir = index_dir or work / "index"
+            build_index([DEFAULT_CORPUS], index_dir, settings, on_event=lambda e: None, progress=False)
         questions = dev_questions(args.questions)
-        expected = expected_quotes(open_searcher(index_dir, Settings(), rebuild=False), questions)
-        with serve(index_dir, work / "streamlit.log") as server:
+        expected = expected_quotes(open_searcher(index_dir, settings, rebuild=False), questions)
+        store = {"ESSAYS_STORE": args.store} if args.store else None
+        with serve(index_dir, work / "streamlit.log", settings=store) as server:
             cold, runs = run_load(server, questions, args.sessions, args.rounds, args.time_limit)
         rows = [run.summary(expected) for run in runs]
         if args.json:

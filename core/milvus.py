@@ -106,11 +106,38 @@ def connect(address: Address):
         raise down(address, exc) from exc
 
 
+UNREACHABLE = ("fail connecting", "unavailable", "deadline exceeded", "connection refused",
+               "connection reset", "channel closed", "socket closed", "not ready")
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """Whether a pymilvus error means the server cannot be reached (not a bad request)."""
-    text = f"{exc.__class__.__name__} {exc}".lower()
-    return any(w in text for w in ("unavailable", "connect", "deadline", "timeout", "closed", "refused",
-                                   "not ready", "rpc"))
+    """Whether a pymilvus (or gRPC) error means the server cannot be reached, not that a request
+    was refused (only the message's start is read: the rest may quote the request)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    if names & {"ConnectError", "MilvusUnavailableException", "ConnectionNotExistException"}:
+        return True
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc.RpcError
+        try:
+            return code().name in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+        except Exception:  # noqa: BLE001
+            return False
+    head = str(getattr(exc, "message", None) or exc)[:160].lower()
+    return any(w in head for w in UNREACHABLE)
+
+
+def literal(text: str) -> str:
+    """A string literal for a Milvus filter (its parser takes no \\u escapes: text stays as it is)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def strings_filter(field: str, values: list[str]) -> str:
+    return f"{field} in [{', '.join(literal(v) for v in values)}]"
+
+
+def ranges_filter(ranges) -> str:
+    """Rows in any of the [first, stop) ranges (numbers only: nothing to escape)."""
+    return " or ".join(f"(row >= {int(a)} and row < {int(b)})" for a, b in ranges)
 
 
 # --- the collections -----------------------------------------------------------------------------
@@ -129,8 +156,9 @@ def create_collections(client, address: Address, dimension: int) -> None:
         s.add_field(name, DataType.INT64)
     s.add_field("text", DataType.VARCHAR, max_length=TEXT_LIMIT)
     s.add_field("sentences", DataType.VARCHAR, max_length=TEXT_LIMIT)
-    # the passage's keyword terms as the local index makes them (stemmed, no stop words), so
-    # that Milvus' BM25 (same k1 and b) counts the same terms
+    # the passage's keyword terms as the local index makes them (stemmed, no stop words), each
+    # written so that Milvus' tokenizer keeps it whole (`keyword_field`): its BM25 (same k1 and b)
+    # then counts exactly the terms the local index counts
     s.add_field("keywords", DataType.VARCHAR, max_length=TEXT_LIMIT, enable_analyzer=True,
                 analyzer_params={"type": "standard"})
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
@@ -174,9 +202,12 @@ def has_collections(client, address: Address) -> bool:
 
 
 def load_collections(client, address: Address) -> None:
-    """Load the collections into the query nodes' memory (a restarted server holds them released)."""
+    """Load the collections into the query nodes' memory (a restarted server holds them
+    released); collections already loaded (e.g. by an operator, with replicas) are left as they are."""
     for part in ("passages", "sentences", "meta"):
-        client.load_collection(address.name(part))
+        state = client.get_load_state(address.name(part)).get("state")
+        if getattr(state, "name", str(state)) != "Loaded":
+            client.load_collection(address.name(part))
 
 
 def is_released(exc: BaseException) -> bool:
@@ -201,7 +232,7 @@ def read_meta(client, address: Address, keys: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for at in range(0, len(keys), BATCH):
         part = keys[at:at + BATCH]
-        for r in client.query(address.name("meta"), filter=f"key in {json.dumps(part)}",
+        for r in client.query(address.name("meta"), filter=strings_filter("key", part),
                               output_fields=["key", "value"]):
             out[r["key"]] = r["value"]
     return out
@@ -258,13 +289,30 @@ PASSAGE_FIELDS = ["row", "id", "source", "title", "section", "question", "kind",
                   "paragraph_end", "start", "end", "text", "sentences", "page"]
 
 
+def keyword_field(terms: list[str]) -> str:
+    """Keyword terms as the text Milvus' BM25 function reads: each in hexadecimal, one token
+    for its standard tokenizer (which would split "__init__" or "add_argument" at underscores
+    and count other terms than the local index)."""
+    return " ".join(t.encode("utf-8").hex() for t in terms)
+
+
+SENTENCE_BITS = 16  # a sentence's key: its passage's row, shifted, plus its number there
+
+
+def sentence_key(row: int, number: int) -> int:
+    """The primary key of a passage's sentence, so that a passage's sentences are read by key."""
+    if not 0 <= number < 1 << SENTENCE_BITS:
+        raise ValueError(f"a passage has more than {1 << SENTENCE_BITS} sentences")
+    return (int(row) << SENTENCE_BITS) | number
+
+
 def passage_values(row: int, p, terms: list[str], vector) -> dict:
     """A passage as a row of the passages collection (`terms`: its keyword terms)."""
     values = {"row": row, "id": p.id, "source": p.source, "title": p.title or "", "section": p.section or "",
               "question": p.question or "", "kind": p.kind or "", "paragraph": p.paragraph,
               "paragraph_end": p.paragraph_end, "start": p.start, "end": p.end, "text": p.text,
               "sentences": json.dumps([list(s) for s in p.sentences]),
-              "page": -1 if p.page is None else p.page, "keywords": " ".join(terms),
+              "page": -1 if p.page is None else p.page, "keywords": keyword_field(terms),
               "vector": [float(x) for x in vector]}
     if any(len(values[k].encode("utf-8")) > TEXT_LIMIT for k in ("text", "sentences", "keywords")):
         raise ValueError(f"a passage of {p.source} is longer than Milvus keeps in one field ({TEXT_LIMIT} bytes)")
@@ -282,10 +330,10 @@ def passage_of(values: dict):
                    None if int(values["page"]) < 0 else int(values["page"]))
 
 
-def rows_filter(rows) -> list[str]:
-    """`row in [...]` filters for these rows, BATCH at a time."""
+def rows_filter(rows, field: str = "row") -> list[str]:
+    """`row in [...]` filters for these rows (or other integer keys), BATCH at a time."""
     rows = [int(r) for r in rows]
-    return [f"row in {rows[at:at + BATCH]}" for at in range(0, len(rows), BATCH)]
+    return [f"{field} in {rows[at:at + BATCH]}" for at in range(0, len(rows), BATCH)]
 
 
 def read_passages(client, address: Address, rows) -> dict[int, object]:

@@ -68,19 +68,20 @@ def vocabulary(passages: list[Passage]) -> Counter:
 class Writer:
     """Inserts embedded documents under consecutive rows and keeps the meta counts."""
 
-    def __init__(self, client, address: milvus.Address, next_row: int, next_sentence: int):
+    def __init__(self, client, address: milvus.Address, next_row: int):
         self.client, self.address = client, address
-        self.next_row, self.next_sentence = next_row, next_sentence
+        self.next_row = next_row
         self.documents: dict[str, list[int]] = {}
         self.texts: dict[str, fmt.TextEntry] = {}
         self.vocabulary: Counter = Counter()
-        self.passages = self.sentences = 0
+        self.passages = self.sentences = self.keyword_tokens = 0
 
     def __call__(self, docs: list[SegmentDocument]) -> None:
         rows, sentence_rows = [], []
         for d in docs:
             first = self.next_row
             terms = keyword_token_lists([keyword_text(p) for p in d.passages])
+            self.keyword_tokens += sum(len(t) for t in terms)
             s_at = 0
             for p, t, v in zip(d.passages, terms, d.passage_vectors):
                 try:
@@ -89,9 +90,9 @@ class Writer:
                     raise IngestError(f"{err.args[0][0].upper()}{err.args[0][1:]}: lower the setting "
                                       "max_chars and ingest again.") from err
                 for number in range(len(p.sentences)):
-                    sentence_rows.append({"key": self.next_sentence, "row": self.next_row, "number": number,
+                    sentence_rows.append({"key": milvus.sentence_key(self.next_row, number), "row": self.next_row,
+                                          "number": number,
                                           "vector": d.sentence_vectors[s_at].tolist()})
-                    self.next_sentence += 1
                     s_at += 1
                 self.next_row += 1
             self.documents[d.source] = [first, self.next_row]
@@ -135,7 +136,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     hashes = fingerprint(root, files)
     sources = [relative(root, f) for f in files]
     previous, full_reason = previous_manifest(client, address, settings, full, on_event)
-    if not full_reason:
+    if not full_reason and previous.corpus.files != hashes:  # something to embed: same dimension?
         embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
         if embedder.dimension != previous.dimension:
             full_reason = "vectors of another dimension"
@@ -146,7 +147,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
         embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
         milvus.create_collections(client, address, embedder.dimension)
         documents = {}
-    next_row, next_sentence = int(state.get("next_row", 0)), int(state.get("next_sentence", 0))
+    next_row = int(state.get("next_row", 0))
     # what an earlier run left: rows past the committed counter, rows it marked dead
     delete_rows(client, address, [[next_row, 2 ** 62]] + [list(r) for r in state.get("dead", [])])
 
@@ -157,17 +158,19 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     texts = {s: e for s, e in (previous.texts.items() if previous is not None and not full_reason else [])
              if s in kept}
     vocab: Counter = Counter()
-    gone_sentences = 0
+    gone_sentences = gone_tokens = 0
     for s in gone:  # their words and terms no longer count
         first, stop = documents[s]
         old = list(milvus.read_passages(client, address, range(first, stop)).values())
         vocab.subtract(vocabulary(old))
         gone_sentences += sum(len(p.sentences) for p in old)
+        gone_tokens += sum(len(t) for t in keyword_token_lists([keyword_text(p) for p in old]))
 
-    writer = Writer(client, address, next_row, next_sentence)
+    writer = Writer(client, address, next_row)
     skipped: list[Skipped] = []
     pending: list[SegmentDocument] = []
     embedding = None
+    read_so_far = 0  # passages read, for the estimate of how many there will be
     for n, source in enumerate(fresh, start=1):
         read = read_or_skip(files_now[source], source, settings, skipped, on_event)
         on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
@@ -179,13 +182,16 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
             embedding = Embedding(embedder, settings, 0, on_event, progress)
             on_event(Event("embed", f"embedding {len(fresh)} new or changed documents"
                            + (f" ({len(kept)} unchanged documents kept)" if kept else ""), 0, 0))
-        embedding.total += len(passages)
+        read_so_far += len(passages)
+        embedding.total = round(read_so_far * len(fresh) / n)  # exact once all are read
         pending.append(SegmentDocument(source, hashes[source], passages, None, None,
                                        None if kind == "text" else text))
         if sum(len(d.passages) for d in pending) >= EMBED_BATCH:
             embedding(pending)
             writer(pending)
             pending = []
+    if embedding is not None:
+        embedding.total = read_so_far
     if pending:
         embedding(pending)
         writer(pending)
@@ -217,9 +223,12 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
                 "passages_embedded": writer.passages},
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         store={"kind": "milvus", "documents": live, "next_row": writer.next_row,
-               "next_sentence": writer.next_sentence, "dead": dead},
+               "dead": dead,
+               "keyword_tokens": int(state.get("keyword_tokens", 0)) - gone_tokens + writer.keyword_tokens},
     )
     on_event(Event("write", f"committing {n_passages} passages"))
+    for part in ("passages", "sentences"):  # sealed and indexed: searched 5-10x faster than while growing
+        client.flush(address.name(part))
     build = commit(client, address, manifest, previous)
     delete_rows(client, address, dead)
     report = BuildReport(
@@ -239,7 +248,7 @@ def update_vocabulary(client, address: milvus.Address, change: Counter) -> None:
     milvus.upsert_meta(client, address, {k: str(v) for k, v in values.items() if v > 0})
     empty = [k for k, v in values.items() if v <= 0]
     for at in range(0, len(empty), milvus.BATCH):
-        client.delete(address.name("meta"), filter=f"key in {json.dumps(empty[at:at + milvus.BATCH])}")
+        client.delete(address.name("meta"), filter=milvus.strings_filter("key", empty[at:at + milvus.BATCH]))
 
 
 def commit(client, address: milvus.Address, manifest: Manifest, previous: Manifest | None) -> str:

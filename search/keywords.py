@@ -14,6 +14,18 @@ from core.text import keyword_terms
 K1, B = 1.5, 0.75
 
 
+def query_weights(query: str, df, size: int) -> dict[str, float]:
+    """Each indexed query term's weight: idf (over `size` passages; `df(term)` of them have it)
+    times how often the query says it. The same for every store."""
+    counts = Counter(t for t in keyword_terms(query) if df(t))
+    return {t: times * float(np.log(1 + (size - df(t) + 0.5) / (df(t) + 0.5))) for t, times in counts.items()}
+
+
+def length_norm(lengths, avgdl: float):
+    """BM25's per-passage term-frequency saturation: k1 * (1 - b + b * length / average)."""
+    return K1 * ((1 - B) + B * np.asarray(lengths, dtype="float64") / avgdl)
+
+
 @dataclass(frozen=True)
 class Run:
     """One term's postings in one segment, left in the memory-mapped arrays until asked for:
@@ -94,7 +106,7 @@ class KeywordIndex:
             else np.zeros(0)
         self.size = len(store)
         self.avgdl = float(lengths[store.live].mean()) if self.size else 1.0
-        self.norm = (K1 * ((1 - B) + B * lengths / self.avgdl)).astype("float32")  # per passage
+        self.norm = length_norm(lengths, self.avgdl).astype("float32")  # per passage
         self.unknown_idf = float(np.log(1 + self.size))
 
     def postings(self, terms) -> Postings:
@@ -110,9 +122,7 @@ class KeywordIndex:
 
     def weights(self, query: str, postings: Postings) -> dict[str, float]:
         """Each indexed query term's weight: idf times how often the query says it."""
-        counts = Counter(t for t in keyword_terms(query) if postings.df(t))
-        return {t: times * float(np.log(1 + (self.size - postings.df(t) + 0.5) / (postings.df(t) + 0.5)))
-                for t, times in counts.items()}
+        return query_weights(query, postings.df, self.size)
 
     def scores(self, query: str, postings: Postings | None = None,
                allowed: np.ndarray | None = None) -> np.ndarray | None:

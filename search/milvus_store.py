@@ -12,6 +12,7 @@ client answers again once the server is back.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 import hashlib
 import json
 import os
@@ -27,11 +28,13 @@ from core import milvus
 from core.errors import IndexCorrupt, IndexMissing, IndexStale, StoreUnavailable
 from core.index_format import Manifest
 from core.passage import Passage
-from core.segments import keyword_text
 from core.settings import Settings
-from core.text import keyword_terms, keyword_token_lists
+from core.text import keyword_terms
+
+from .keywords import length_norm, query_weights
 
 MILVUS_LIMIT = 16_384  # the most hits one Milvus search returns
+CACHE_ROWS = 20_000  # passages kept by a store after they were read (fields, vector, terms)
 RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a call that could not reach the server
 
 
@@ -71,12 +74,13 @@ class MilvusStore:
         self.firsts = np.array([int(r[0]) for _, r in docs], dtype="int64")
         self.stops = np.array([int(r[1]) for _, r in docs], dtype="int64")
         self.total = int(manifest.store.get("next_row", 0))
+        self.keyword_tokens = int(manifest.store.get("keyword_tokens", 0))
         self.live_positions = np.concatenate([np.arange(a, b) for a, b in zip(self.firsts, self.stops)]) \
             if docs else np.zeros(0, dtype="int64")
         self.live = np.zeros(self.total, dtype=bool)
         self.live[self.live_positions] = True
         self.size = len(self.live_positions)
-        self.segments = []  # no local segments
+        self.cache: dict[int, dict] = {}  # position -> its row (see rows_at)
 
     # --- rows and positions ----------------------------------------------------------------
 
@@ -99,14 +103,33 @@ class MilvusStore:
     # --- passages and documents --------------------------------------------------------------
 
     @reaching
+    def rows_at(self, positions) -> list[dict]:
+        """What Milvus holds of each passage at these positions (its fields, vector and keyword
+        terms), read in one query per BATCH rows; kept (a row's content never changes: rows
+        are never reused), up to CACHE_ROWS of them."""
+        positions = [int(p) for p in np.asarray(positions, dtype="int64")]
+        wanted = [p for p in dict.fromkeys(positions) if p not in self.cache]
+        if wanted:
+            fields = milvus.PASSAGE_FIELDS + ["vector", "keywords"]
+            found = {}
+            for expr in milvus.rows_filter(wanted):
+                for r in self.client.query(self.address.name("passages"), filter=expr, output_fields=fields):
+                    found[int(r["row"])] = {"passage": milvus.passage_of(r), "vector": r["vector"],
+                                            "terms": [bytes.fromhex(t).decode("utf-8") for t in r["keywords"].split()]}
+            missing = [p for p in wanted if p not in found]
+            if missing:
+                raise IndexCorrupt(f"The Milvus collection {self.address} has lost passages its manifest "
+                                   f"lists (rows {missing[:5]}). {fmt.rebuild_hint(str(self.address))} --full")
+            out = [found.get(p) or self.cache[p] for p in positions]
+            if len(self.cache) + len(found) > CACHE_ROWS:
+                self.cache.clear()
+            self.cache.update(found)
+            return out
+        return [self.cache[p] for p in positions]
+
+    @reaching
     def passages(self, rows) -> list[Passage]:
-        positions = self.positions(rows)
-        found = milvus.read_passages(self.client, self.address, np.unique(positions))
-        missing = [int(p) for p in positions if int(p) not in found]
-        if missing:
-            raise IndexCorrupt(f"The Milvus collection {self.address} has lost passages its manifest "
-                               f"lists (rows {missing[:5]}). {fmt.rebuild_hint(str(self.address))} --full")
-        return [found[int(p)] for p in positions]
+        return [r["passage"] for r in self.rows_at(self.positions(rows))]
 
     def iter_passages(self):
         for at in range(0, self.size, milvus.BATCH):
@@ -120,7 +143,7 @@ class MilvusStore:
 
     @reaching
     def row_of_id(self, passage_id: str) -> int | None:
-        hits = self.client.query(self.address.name("passages"), filter=f"id == {json.dumps(passage_id)}",
+        hits = self.client.query(self.address.name("passages"), filter=f"id == {milvus.literal(passage_id)}",
                                  output_fields=["row"])
         counted = self.counted([int(h["row"]) for h in hits])
         return int(self.rows(counted[:1])[0]) if len(counted) else None
@@ -149,41 +172,39 @@ class MilvusStore:
         return mask
 
     def filter(self, allowed: np.ndarray | None) -> str:
-        """The Milvus filter for `allowed`: the documents it admits, '' for all that count."""
+        """The Milvus filter for `allowed`: the row ranges of the documents it admits (passages
+        and sentences both carry the row), '' for every document that counts."""
         if allowed is None or not len(self.firsts):
             return ""
-        admitted = allowed[self.firsts[self.stops > self.firsts]]
-        names = [s for s, a, b in zip(self.sources, self.firsts, self.stops) if b > a]
+        kept = self.stops > self.firsts
+        firsts, stops = self.firsts[kept], self.stops[kept]
+        admitted = allowed[firsts]
         if admitted.all():
             return ""
-        return f"source in {json.dumps([s for s, yes in zip(names, admitted) if yes])}"
+        return milvus.ranges_filter(zip(firsts[admitted], stops[admitted])) or "row < 0"
 
     # --- vectors -------------------------------------------------------------------------------
 
     @reaching
     def passage_vectors(self, rows) -> np.ndarray:
-        positions = self.positions(rows)
-        found = {}
-        for expr in milvus.rows_filter(np.unique(positions)):
-            for r in self.client.query(self.address.name("passages"), filter=expr, output_fields=["row", "vector"]):
-                found[int(r["row"])] = r["vector"]
-        out = np.zeros((len(positions), self.dimension), dtype="float32")
-        for i, p in enumerate(positions):
-            out[i] = found[int(p)]
-        return out
+        found = self.rows_at(self.positions(rows))
+        return np.array([r["vector"] for r in found], dtype="float32").reshape(len(found), self.dimension)
 
     @reaching
     def sentence_vectors(self, rows) -> list[np.ndarray]:
-        positions = self.positions(rows)
-        found: dict[int, list] = {}
-        for expr in milvus.rows_filter(np.unique(positions)):
-            for r in self.client.query(self.address.name("sentences"), filter=expr,
-                                       output_fields=["row", "number", "vector"]):
-                found.setdefault(int(r["row"]), []).append((int(r["number"]), r["vector"]))
+        """The vectors of each passage's sentences, read by their keys (row and number)."""
+        positions = [int(p) for p in self.positions(rows)]
+        unique = list(dict.fromkeys(positions))
+        counts = {p: len(r["passage"].sentences) for p, r in zip(unique, self.rows_at(unique))}
+        keys = [milvus.sentence_key(p, n) for p in unique for n in range(counts[p])]
+        found = {}
+        for expr in milvus.rows_filter(keys, "key"):
+            for r in self.client.query(self.address.name("sentences"), filter=expr, output_fields=["key", "vector"]):
+                found[int(r["key"])] = r["vector"]
         out = []
         for p in positions:
-            vs = [v for _, v in sorted(found.get(int(p), []))]
-            out.append(np.array(vs, dtype="float32").reshape(len(vs), self.dimension))
+            vs = [found[milvus.sentence_key(p, n)] for n in range(counts[p])]
+            out.append(np.array(vs, dtype="float32").reshape(counts[p], self.dimension))
         return out
 
     def in_document_order(self) -> tuple[list[Passage], np.ndarray, np.ndarray]:
@@ -203,16 +224,9 @@ class MilvusStore:
 
     @reaching
     def sentence_candidates(self, vector, n: int, allowed, nprobe: int) -> np.ndarray:
-        expr = self.filter(allowed)
-        if expr:  # sentences carry their passage's row, not its document
-            rows = np.flatnonzero(allowed)
-            expr = "" if len(rows) > MILVUS_LIMIT else f"row in {rows.tolist()}"
-        hits = self.client.search(self.address.name("sentences"), data=[np.asarray(vector, dtype="float32").tolist()],
-                                  anns_field="vector", limit=min(n, MILVUS_LIMIT), filter=expr,
-                                  output_fields=["row"], search_params={"metric_type": "IP"})[0]
+        hits = self.search("sentences", "vector", [np.asarray(vector, dtype="float32").tolist()], n,
+                           allowed, ["row"])
         rows = [int(h["entity"]["row"]) for h in hits]
-        if allowed is not None:
-            rows = [r for r in rows if r < len(allowed) and allowed[r]]
         seen = dict.fromkeys(int(r) for r in self.counted(rows))
         return np.array(list(seen), dtype="int64")
 
@@ -223,7 +237,7 @@ class MilvusStore:
                                   output_fields=output, search_params={"metric_type": metric})[0]
 
     def keywords(self) -> "MilvusKeywords":
-        return MilvusKeywords(self)
+        return MilvusKeywords(self, self.keyword_tokens)
 
 
 class TermCounts:
@@ -238,12 +252,16 @@ class TermCounts:
 
 
 class MilvusKeywords:
-    """BM25 from Milvus' own function over the passages' keyword terms (the local index's terms,
-    the same k1 and b); the share of a question's words from the term counts kept in meta."""
+    """Keyword candidates from Milvus' own BM25 function over the passages' keyword terms (the
+    local index's terms, the same k1 and b); their BM25 then computed here, as the local index
+    does, from the terms Milvus keeps with each passage and the term counts kept in meta (Milvus
+    scores the same passages in the same order, but with a filter its scores drift)."""
 
-    def __init__(self, store: MilvusStore):
+    def __init__(self, store: MilvusStore, keyword_tokens: int):
         self.store, self.address = store, store.address
-        self.unknown_idf = float(np.log(1 + max(len(store), 1)))
+        self.size = len(store)
+        self.avgdl = keyword_tokens / self.size if self.size and keyword_tokens else 1.0
+        self.unknown_idf = float(np.log(1 + max(self.size, 1)))
 
     @reaching
     def postings(self, terms) -> TermCounts:
@@ -252,54 +270,62 @@ class MilvusKeywords:
         return TermCounts({t: counts[f"term:{t}"] for t in terms})
 
     @reaching
-    def bm25(self, query: str, n: int, allowed, expr: str = "") -> tuple[np.ndarray, np.ndarray]:
-        text = " ".join(keyword_terms(query))
+    def search(self, query: str, n: int, allowed) -> np.ndarray:
+        """Positions of the n passages Milvus' BM25 ranks first for the query."""
+        text = milvus.keyword_field(keyword_terms(query))
         if not text:
-            return np.zeros(0, dtype="int64"), np.zeros(0)
-        where = " and ".join(e for e in (self.store.filter(allowed), expr) if e)
-        hits = self.store.client.search(self.store.address.name("passages"), data=[text], anns_field="sparse",
-                                        limit=max(1, min(n, MILVUS_LIMIT)), filter=where, output_fields=["row"],
-                                        search_params={"metric_type": "BM25"})[0]
-        positions = np.array([int(h["entity"]["row"]) for h in hits], dtype="int64")
-        scores = np.array([abs(float(h["distance"])) for h in hits])
-        keep = np.isin(positions, self.store.counted(positions))
-        return positions[keep], scores[keep]
+            return np.zeros(0, dtype="int64")
+        hits = self.store.search("passages", "sparse", [text], n, allowed, ["row"])
+        return self.store.counted([int(h["entity"]["row"]) for h in hits])
+
+    @reaching
+    def terms(self, positions) -> dict[int, list[str]]:
+        """Each position's keyword terms, as Milvus keeps them."""
+        positions = [int(p) for p in positions]
+        return {p: r["terms"] for p, r in zip(positions, self.store.rows_at(positions))}
+
+    def at(self, query: str, postings, positions, terms=None) -> np.ndarray:
+        """BM25 at these positions, as KeywordIndex computes it."""
+        positions = np.asarray(positions, dtype="int64")
+        weights = query_weights(query, postings.df, self.size)
+        out = np.zeros(len(positions))
+        if not weights or not len(positions):
+            return out
+        found = self.terms(positions)
+        for i, p in enumerate(positions.tolist()):
+            have = Counter(found.get(p, []))
+            norm = float(length_norm(sum(have.values()), self.avgdl))
+            out[i] = sum(w * have[t] / (norm + have[t]) for t, w in weights.items() if have[t])
+        return out
 
     def top(self, query: str, postings, n: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
-        positions, scores = self.bm25(query, n, allowed)
+        positions = self.search(query, n, allowed)
+        scores = self.at(query, postings, positions)
         keep = scores > 0
         return positions[keep], scores[keep]
 
-    def at(self, query: str, postings, positions, terms=None) -> np.ndarray:
-        positions = np.asarray(positions, dtype="int64")
-        out = np.zeros(len(positions))
-        for expr in milvus.rows_filter(positions):
-            found, scores = self.bm25(query, milvus.BATCH, None, expr)
-            where = dict(zip(found.tolist(), scores.tolist()))
-            for i, p in enumerate(positions.tolist()):
-                if p in where:
-                    out[i] = where[p]
-        return out
-
     def scores(self, query: str, postings=None, allowed=None) -> np.ndarray | None:
-        found, scores = self.bm25(query, len(self.store), allowed)
-        if not len(found) and not keyword_terms(query):
+        postings = postings or self.postings(keyword_terms(query))
+        if not query_weights(query, postings.df, self.size):
             return None
         out = np.zeros(self.store.total)
-        out[found] = scores
+        positions = self.search(query, len(self.store), allowed)
+        out[positions] = self.at(query, postings, positions)
         return out
 
     def coverage(self, query: str, rows, postings=None) -> np.ndarray:
+        """For each passage row, the idf-weighted share of the query's words it contains."""
         qterms = set(keyword_terms(query))
         if not qterms:
             return np.zeros(len(rows))
         postings = postings or self.postings(qterms)
-        passages = self.store.passages(rows)
-        have_terms = [set(t) for t in keyword_token_lists([keyword_text(p) for p in passages])]
-        total, have = 0.0, np.zeros(len(passages))
+        positions = self.store.positions(rows)
+        found = self.terms(positions)
+        have_terms = [set(found.get(int(p), [])) for p in positions]
+        total, have = 0.0, np.zeros(len(positions))
         for t in qterms:
             df = postings.df(t)
-            w = float(np.log(1 + len(self.store) / df)) if df else self.unknown_idf
+            w = float(np.log(1 + self.size / df)) if df else self.unknown_idf
             total += w
             if df:
                 have += w * np.array([t in ts for ts in have_terms], dtype="float64")

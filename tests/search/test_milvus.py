@@ -193,3 +193,36 @@ def test_store_addresses_are_checked():
         Settings(store="milvus://root:secret@127.0.0.1:19530/essays")
     assert milvus.credentials({"MILVUS_TOKEN": "t"}) == {"token": "t"}
     assert milvus.credentials({"MILVUS_USER": "u", "MILVUS_PASSWORD": "p"}) == {"user": "u", "password": "p"}
+
+
+def test_names_with_quotes_accents_and_backslashes(milvus_server, tmp_path):
+    name = 'Café "notes" \\ back.txt'
+    corpus = write_files(tmp_path / "docs", {**TINY, name: "Crème Brûlée\n\nThe crème custard sets slowly in a "
+                                                           "water bath; the sugar is burnt just before serving.\n"})
+    settings = Settings(store=milvus_server.address("names"))
+    ingest(corpus, settings)
+    searcher = open_searcher(None, settings, rebuild=False)
+    answer = searcher.search("how is the custard made", sources=[name])
+    assert answer.results and {r.source for r in answer.results} == {name}
+    assert searcher.passage(answer.results[0].id) == answer.results[0].passage
+    from core.segments import keyword_text
+    from core.text import word_counts
+
+    expected = word_counts(keyword_text(p) for p in searcher.store.iter_passages())
+    assert expected["custard"] == 1
+    assert searcher.store.word_counts(["crème", "custard", "sugar"]) == {
+        w: expected[w] for w in ("crème", "custard", "sugar") if expected[w]}
+
+
+def test_themes_and_more_like_this_as_on_the_index_folder(milvus_searcher, searcher):
+    from search.themes.explore import more_like_this, theme_search
+    from search.themes.map import theme_map
+
+    here, there = theme_map(searcher), theme_map(milvus_searcher)
+    assert [t.label for t in there.themes] == [t.label for t in here.themes]
+    assert there.assignment == here.assignment
+    ref = searcher.passages[20].id
+    assert [r.id for r in more_like_this(milvus_searcher, ref).results] == \
+        [r.id for r in more_like_this(searcher, ref).results]
+    assert [r.id for r in theme_search(milvus_searcher, "trust").results] == \
+        [r.id for r in theme_search(searcher, "trust").results]
