@@ -73,6 +73,7 @@ class Writer:
         self.next_row = next_row
         self.documents: dict[str, list[int]] = {}
         self.texts: dict[str, fmt.TextEntry] = {}
+        self.text_chunks: dict[str, int] = {}  # sha256 of a file -> chunks of its extracted text
         self.vocabulary: Counter = Counter()
         self.passages = self.sentences = self.keyword_tokens = 0
 
@@ -98,7 +99,8 @@ class Writer:
             self.documents[d.source] = [first, self.next_row]
             self.vocabulary.update(vocabulary(d.passages))
             if d.text is not None:
-                milvus.write_chunks(self.client, self.address, milvus.text_key(d.sha256), d.text)
+                self.text_chunks[d.sha256] = milvus.write_chunks(self.client, self.address,
+                                                                 milvus.text_key(d.sha256), d.text)
                 entry = fmt.text_entry("milvus", d.sha256, d.text)
                 self.texts[d.source] = entry
             self.passages += len(d.passages)
@@ -207,6 +209,9 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     live = {s: documents[s] for s in documents if s in kept}
     live.update(writer.documents)
     texts.update(writer.texts)
+    chunks_before = state.get("text_chunks", {})
+    text_chunks = {Path(e.file).stem: writer.text_chunks.get(Path(e.file).stem) or chunks_before[Path(e.file).stem]
+                   for e in texts.values()}
     n_passages = sum(b - a for a, b in live.values())
     before = previous.counts.sentences if previous is not None and not full_reason else 0
     n_sentences = before - gone_sentences + writer.sentences
@@ -223,7 +228,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
                 "passages_embedded": writer.passages},
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         store={"kind": "milvus", "documents": live, "next_row": writer.next_row,
-               "dead": dead,
+               "dead": dead, "text_chunks": text_chunks,
                "keyword_tokens": int(state.get("keyword_tokens", 0)) - gone_tokens + writer.keyword_tokens},
     )
     on_event(Event("write", f"committing {n_passages} passages"))

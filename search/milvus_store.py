@@ -351,14 +351,18 @@ def mirror(client, address: milvus.Address, build: str, manifest: Manifest, root
     work = Path(tempfile.mkdtemp(prefix=".mirror-", dir=base))
     try:
         work.chmod(0o755)
-        for source, entry in manifest.texts.items():
+        chunks = manifest.store.get("text_chunks", {})
+        keys = [f"{milvus.text_key(sha)}:{n}" for sha, count in chunks.items() for n in range(int(count))]
+        found = milvus.read_meta(client, address, keys)  # by key: BATCH texts' chunks per query
+        for entry in manifest.texts.values():
             sha = Path(entry.file).stem
-            hits = client.query(address.name("meta"), filter=f'key like "{milvus.text_key(sha)}:%"',
-                                output_fields=["key", "value"])
-            parts = sorted(hits, key=lambda h: int(h["key"].rsplit(":", 1)[1]))
+            parts = [found.get(f"{milvus.text_key(sha)}:{n}") for n in range(int(chunks.get(sha, 0)))]
+            if not parts or None in parts:
+                raise IndexCorrupt(f"The Milvus collection {address} has lost the stored text of "
+                                   f"{entry.file}. {fmt.rebuild_hint(str(address))} --full")
             target = work / entry.file
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes("".join(h["value"] for h in parts).encode("utf-8"))
+            target.write_bytes("".join(parts).encode("utf-8"))
         (work / fmt.MANIFEST).write_text(json.dumps(manifest.to_json(), ensure_ascii=False), encoding="utf-8")
         try:
             os.replace(work, folder)
