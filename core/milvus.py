@@ -27,13 +27,14 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 
 from .errors import SettingsError, StoreUnavailable
 
 SCHEME = "milvus://"
 KEEPALIVE_MS = 600_000  # gRPC keepalive: milvus-lite refuses pings more often than every 10 minutes
-CALL_TIMEOUT = 10.0  # seconds before a call to a server that does not answer gives up
+CALL_TIMEOUT = 5.0  # seconds before a call to a server that does not answer gives up
 TEXT_LIMIT = 65_535  # Milvus' longest VARCHAR, in bytes
 CHUNK_CHARS = 16_000  # characters per meta value chunk (at most 4 bytes each)
 MANIFEST_KEY = "manifest"
@@ -101,7 +102,11 @@ def connect(address: Address):
     try:
         return MilvusClient(uri=address.uri, timeout=CALL_TIMEOUT, **credentials(),
                             grpc_options={"grpc.keepalive_time_ms": KEEPALIVE_MS,
-                                          "grpc.keepalive_timeout_ms": 20_000})
+                                          "grpc.keepalive_timeout_ms": 20_000,
+                                          # a server that comes back is reached within 2 s (gRPC's
+                                          # default backoff grows to 2 minutes while it is down)
+                                          "grpc.initial_reconnect_backoff_ms": 500,
+                                          "grpc.max_reconnect_backoff_ms": 2_000})
     except Exception as exc:  # noqa: BLE001 - refused, unreachable, auth: one message
         raise down(address, exc) from exc
 
@@ -124,6 +129,34 @@ def is_connection_error(exc: BaseException) -> bool:
             return False
     head = str(getattr(exc, "message", None) or exc)[:160].lower()
     return any(w in head for w in UNREACHABLE)
+
+
+RETRIES = (0.5, 1.0, 2.0, 4.0)  # seconds before each new try of a call that could not reach the server
+UNREACHABLE_TRIES = 2  # tries again after a connection error (the first calls after a restart reconnect)
+
+
+def reaching(client, address: Address, call):
+    """call(), tried again when the server cannot be reached (twice, within 1.5 s: a client's
+    first calls after the server comes back reconnect) or holds the collections released (a
+    restarted server loads nothing until asked: loaded, then tried again for a few seconds);
+    then StoreUnavailable."""
+    for attempt, wait in enumerate(RETRIES + (None,)):
+        try:
+            return call()
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pymilvus and grpc raise many kinds
+            released = is_released(exc)
+            if not (released or is_connection_error(exc)):
+                raise
+            if wait is None or (not released and attempt >= UNREACHABLE_TRIES):
+                raise down(address, exc) from exc
+            time.sleep(wait)
+            if released:
+                try:
+                    load_collections(client, address)
+                except Exception:  # noqa: BLE001 - not back yet: the next try says so
+                    pass
 
 
 def literal(text: str) -> str:
