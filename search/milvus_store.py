@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,33 +34,14 @@ from .keywords import length_norm, query_weights
 
 MILVUS_LIMIT = 16_384  # the most hits one Milvus search returns
 CACHE_ROWS = 20_000  # passages kept by a store after they were read (fields, vector, terms)
-RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a call that could not reach the server
 
 
 def reaching(method):
-    """Turns a failure to reach the server into StoreUnavailable, after trying again for a few
-    seconds: the client's first calls after a server comes back reconnect, and a restarted
-    server holds the collections released until they are loaded again."""
+    """Turns a failure to reach the server into StoreUnavailable (see `milvus.reaching`)."""
     @functools.wraps(method)
     def call(self, *args, **kwargs):
-        for wait in RETRIES + (None,):
-            try:
-                return method(self, *args, **kwargs)
-            except StoreUnavailable:
-                raise
-            except Exception as exc:  # noqa: BLE001 - pymilvus and grpc raise many kinds
-                released, unreachable = milvus.is_released(exc), milvus.is_connection_error(exc)
-                if not (released or unreachable):
-                    raise
-                if wait is None:
-                    raise milvus.down(self.address, exc) from exc
-                time.sleep(wait)
-                if released:
-                    client = self.store.client if isinstance(self, MilvusKeywords) else self.client
-                    try:
-                        milvus.load_collections(client, self.address)
-                    except Exception:  # noqa: BLE001 - not back yet: the next try says so
-                        pass
+        client = self.store.client if isinstance(self, MilvusKeywords) else self.client
+        return milvus.reaching(client, self.address, lambda: method(self, *args, **kwargs))
     return call
 
 

@@ -28,7 +28,7 @@ def build_name(folder: Path, settings: Settings) -> str:
     if address is None:
         build = current_build(folder)
         return build.name if build else ""
-    try:
+    try:  # one try: a session that has a build keeps it, and its search tries again (milvus.reaching)
         pointer = milvus.read_pointer(milvus_client(str(address)), address)
     except Exception as exc:  # noqa: BLE001 - a server that does not answer: say so
         raise milvus.down(address, exc) from exc
