@@ -146,6 +146,9 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     state = previous.store if (previous is not None and not full_reason) else {}
     documents: dict[str, list[int]] = {s: list(r) for s, r in state.get("documents", {}).items()}
     old_files = previous.corpus.files if previous is not None else None
+    if not files:  # before anything is dropped: the collection keeps what it held
+        raise IngestError(f"No documents found under {', '.join(str(p) for p in paths)}: add .txt, .md, "
+                          ".html, .pdf or .docx files and ingest again (the collection is unchanged).")
     if full_reason:
         embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
         milvus.create_collections(client, address, embedder.dimension)

@@ -226,3 +226,16 @@ def test_themes_and_more_like_this_as_on_the_index_folder(milvus_searcher, searc
         [r.id for r in more_like_this(searcher, ref).results]
     assert [r.id for r in theme_search(milvus_searcher, "trust").results] == \
         [r.id for r in theme_search(searcher, "trust").results]
+
+
+def test_a_full_ingest_of_an_empty_folder_keeps_the_collection(milvus_server, tmp_path):
+    from core.errors import IngestError
+
+    corpus = write_files(tmp_path / "docs", TINY)
+    settings = Settings(store=milvus_server.address("empty"))
+    ingest(corpus, settings)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(IngestError, match="No documents found"):
+        ingest(tmp_path / "nothing", settings, full=True)
+    assert len(load_milvus(settings.milvus(), settings, check_corpus=False).store) == \
+        sum(1 for _ in open_searcher(None, settings, rebuild=False).store.iter_passages()) > 0
