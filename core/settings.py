@@ -23,6 +23,10 @@ DEFAULT_CORPUS = PROJECT_ROOT / "seeds"
 DEFAULT_INDEX = PROJECT_ROOT / "index"
 PREFIX = "ESSAYS_"
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+# How documents are read and cut into passages (extraction, structure, passages): recorded
+# with each index like an index setting, and bumped when those rules change, so that an index
+# built by the older rules is rebuilt rather than served. 2: Sphinx's indented blocks.
+READER_VERSION = 2
 
 
 def _setting(default, help: str, index: bool = False, low=None, high=None, choices=()):
@@ -189,7 +193,8 @@ class Settings:
 
     def index_settings(self) -> dict:
         """The settings recorded in the manifest: a change to any of them makes an index stale."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("index")}
+        chosen = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("index")}
+        return {**chosen, "reader": READER_VERSION}
 
     def query_changes(self, **changes) -> "Settings":
         """These settings with some query-time ones changed; SettingsError for an unknown name

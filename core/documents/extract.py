@@ -139,9 +139,9 @@ def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
         except Exception:  # noqa: BLE001 - a parser failure on a malformed page is "no text"
             return None
 
-    xml = run(data)
+    xml = run(without_blockquotes(data))
     if xml is None and b"<body" not in data.lower():  # a fragment without <html><body>
-        xml = run(b"<html><body>" + data + b"</body></html>")
+        xml = run(without_blockquotes(b"<html><body>" + data + b"</body></html>"))
     if xml is None:
         raise SkipFile("no text: no main text was found in the page (only navigation or scripts?)")
     try:
@@ -165,6 +165,25 @@ def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
             blocks.extend(said)
     text, code = _join(blocks)
     return text, None, code
+
+
+BLOCKS = {"p", "head", "list", "table", "code", "quote", "div"}
+
+
+def without_blockquotes(data: bytes):
+    """The page parsed as trafilatura parses it, with each <blockquote> replaced by what it
+    holds. Sphinx and docutils indent whole passages with it; trafilatura reads one as a single
+    quotation, gluing its paragraphs and flattening the code in it onto one line."""
+    from trafilatura.utils import load_html
+
+    if b"<blockquote" not in data.lower():
+        return data
+    tree = load_html(data)
+    if tree is None:
+        return data
+    for quote in list(tree.iter("blockquote")):
+        quote.drop_tag()
+    return tree
 
 
 def _xml_blocks(el, headings: bool = True) -> list[str]:
@@ -198,7 +217,7 @@ def _xml_blocks(el, headings: bool = True) -> list[str]:
         return ["\n".join(rows)] if rows else []  # rows as list items: never taken for headings
     if tag in ("graphic", "ref") and not (el.text or "").strip():
         return []
-    if tag == "div":
+    if tag == "div" or (tag == "quote" and any(c.tag in BLOCKS for c in el)):
         return [b for c in el for b in _xml_blocks(c, headings)]
     if tag == "code":  # a <pre> block: kept whole as code, never cut line by line
         return [code_block(_inline(el))]

@@ -131,6 +131,32 @@ def test_sphinx_headings_lose_their_permalink_marks_and_code_stays_whole(tmp_pat
     assert not [p for p in found if p.text.lstrip().startswith("#")]  # no bare heading
 
 
+SPHINX_INDENTED = """<!DOCTYPE html><html><head><title>Annotations HOWTO</title></head><body>
+<div class="body" role="main"><section id="older"><h1>Older Versions<a class="headerlink" href="#older">¶</a></h1>
+<blockquote><div><p>In older versions, reading the annotations of a class is complicated by a
+design flaw that has to do with inheritance between classes.</p>
+<p>Best practice for functions and modules is the same as for newer versions, as the table of
+contents of the guide explains in more detail.</p>
+<p>Unfortunately it is not best practice for classes, as this example shows:</p>
+<div class="highlight"><pre>class Base:
+    a: int = 3
+
+print(Derived.__annotations__)
+</pre></div>
+<p>This prints the annotations of the base class, which surprises most readers.</p>
+</div></blockquote></section></div></body></html>"""
+
+
+def test_an_indented_sphinx_block_keeps_its_paragraphs_and_its_code(tmp_path):
+    # Sphinx indents whole passages with <blockquote>: each paragraph stays a paragraph and the
+    # code in it keeps its lines (read as one quotation, they were glued onto one line)
+    found = passages(tmp_path, "annotations.html", SPHINX_INDENTED)
+    text = "\n\n".join(p.text for p in found)
+    assert "inheritance between classes.\n\nBest practice" in text
+    assert "this example shows:\n\nclass Base:\n    a: int = 3\n\nprint(Derived.__annotations__)" in text
+    assert "\n\nThis prints the annotations" in text
+
+
 def test_wordpress_comments_are_marked_and_the_post_is_not(tmp_path):
     found = passages(tmp_path, "rituals.html", WORDPRESS)
     body = [p for p in found if p.kind == "body"]
