@@ -68,10 +68,10 @@ class Settings:
         1.0, "Weight of dense (embedding) passage similarity in the fused ranking.", low=0.0
     )
     sentence_weight: float = _setting(
-        1.0, "Weight of the best-matching sentence's similarity in the fused ranking.", low=0.0
+        1.5, "Weight of the best-matching sentence's similarity in the fused ranking.", low=0.0
     )
     bm25_weight: float = _setting(
-        0.5, "Weight of keyword (BM25) relevance in the fused ranking.", low=0.0
+        0.3, "Weight of keyword (BM25) relevance in the fused ranking.", low=0.0
     )
     diversity: float = _setting(
         0.3, "How strongly results that repeat a passage already listed are pushed down "

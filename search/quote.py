@@ -29,11 +29,28 @@ def word_overlap(question_words: set[str], sentences: list[str]) -> np.ndarray:
     )
 
 
+RESTATES = 0.5  # share of a sentence's words already in the question or heading: a restatement
+
+
+def leads_on(sentence: str, known_words: set[str]) -> bool:
+    """Whether a sentence only leads to its answer: it announces what follows (ends with a
+    colon or a question mark) or mostly restates the question or the heading ("Note that the
+    coordinate system used in curses is unusual.")."""
+    if sentence.rstrip().endswith((":", "?")):
+        return True
+    words = content_words(sentence)
+    return bool(words) and len(words & known_words) / len(words) >= RESTATES
+
+
 def choose(scores: np.ndarray, spans: list[tuple[int, int]], max_chars: int = 320,
-           extend_within: float = 0.03) -> Quote:
-    """The best sentence, joined by a neighbour that scores nearly as well when both fit."""
+           extend_within: float = 0.03, leads: list[bool] | None = None) -> Quote:
+    """The best sentence, joined by the next one when it only leads on to it (`leads`, one flag
+    per sentence), else by a neighbour that scores nearly as well; when both fit."""
     best = int(np.argmax(scores))
     chosen = [best]
+    after = best + 1
+    if leads and leads[best] and after < len(spans) and spans[after][1] - spans[best][0] <= max_chars:
+        return Quote(spans[best][0], spans[after][1], (best, after))
     for neighbour in (best - 1, best + 1):
         if 0 <= neighbour < len(spans) and scores[neighbour] >= scores[best] - extend_within:
             lo, hi = min(best, neighbour), max(best, neighbour)

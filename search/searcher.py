@@ -209,7 +209,9 @@ class Searcher:
         sentences = p.sentence_texts()
         overlap = quoting.word_overlap(question_words, sentences)
         sims = ranking.sentence_sims[n]
-        q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences))
+        known = question_words | content_words(p.context())
+        q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences),
+                           leads=[quoting.leads_on(s, known) for s in sentences])
         confidence = (calibration or self.calibration).confidence(float(ranking.evidence[n]))
         if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
             q = quoting.Quote(p.start, p.start, ())

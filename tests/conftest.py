@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.settings import DEFAULT_CORPUS, Settings
-from helpers import EVAL_DIR, HashEmbedder
+from helpers import EVAL_DIR, ROOT, HashEmbedder
 from ingest import build, build_index
 from search import open_searcher
 from search.evaluate import evaluate, load_questions
@@ -48,6 +48,17 @@ def dev_report(searcher):
     """The dev set (with its off-topic questions) evaluated once on the seed index."""
     return evaluate(searcher, load_questions(EVAL_DIR / "dev_questions.jsonl"),
                     load_questions(EVAL_DIR / "dev_offtopic.jsonl"))
+
+
+HOWTO = ROOT.parent / "shared" / "corpora" / "python-howto"
+
+
+@pytest.fixture(scope="session")
+def howto_searcher(tmp_path_factory, settings):
+    """A real index of the fifteen Python HOWTO pages (HTML as shipped), loaded once."""
+    index_dir = tmp_path_factory.mktemp("howto") / "index"
+    build_index([HOWTO], index_dir, settings, on_event=lambda e: None, progress=False)
+    return open_searcher(index_dir, settings, rebuild=False)
 
 
 @pytest.fixture

@@ -13,16 +13,13 @@ from core import index_format as fmt
 from core import segments
 from core.passage import Passage
 from core.text import STEMMER
-from ingest import build_index
-from search import open_searcher
 from search.evaluate import load_questions
 from core.text import keyword_terms
 from search import keywords as keywords_module
 from search.keywords import KeywordIndex
 from search.store import LocalStore
-from helpers import EVAL_DIR, ROOT
+from helpers import EVAL_DIR
 
-HOWTO = ROOT.parent / "shared" / "corpora" / "python-howto"
 
 
 def questions(folder) -> list[str]:
@@ -32,25 +29,21 @@ def questions(folder) -> list[str]:
 
 def answers(searcher, question: str) -> tuple:
     a = searcher.search(question, k=10)
-    return (a.answered, [(r.id, round(r.score, 6), r.confidence, r.quote) for r in a.results])
+    return (a.answered, [(r.id, r.confidence, r.quote) for r in a.results], [r.score for r in a.results])
 
 
 def assert_same_as_exact(searcher, asked: list[str]) -> None:
     exact = searcher.with_settings(candidates=0)
     assert exact.calibration.threshold == pytest.approx(searcher.calibration.threshold)
     for q in asked:
-        assert answers(searcher, q) == answers(exact, q), q
+        found, wanted = answers(searcher, q), answers(exact, q)
+        assert found[:2] == wanted[:2], q
+        # BM25 summed over the candidates' postings or over all of them: equal up to rounding
+        assert found[2] == pytest.approx(wanted[2], abs=1e-6), q
 
 
 def test_candidates_rank_the_seeds_as_exact_scoring(searcher):
     assert_same_as_exact(searcher, questions(EVAL_DIR) + ["trust", "Why do poeple build walls?"])
-
-
-@pytest.fixture(scope="module")
-def howto_searcher(tmp_path_factory, settings):
-    index_dir = tmp_path_factory.mktemp("howto") / "index"
-    build_index([HOWTO], index_dir, settings, on_event=lambda e: None, progress=False)
-    return open_searcher(index_dir, settings, rebuild=False)
 
 
 def test_candidates_rank_the_howto_pages_as_exact_scoring(howto_searcher):

@@ -36,3 +36,20 @@ def test_quote_takes_best_sentence_and_a_close_neighbour():
     q = choose(np.array([0.2, 0.8, 0.79]), spans)
     assert q.sentences == (1, 2) and (q.start, q.end) == (51, 150)
     assert choose(np.array([0.2, 0.8, 0.79]), [(0, 50), (51, 300), (301, 700)]).sentences == (1,)
+
+
+def test_a_sentence_that_only_leads_on_is_quoted_with_the_next_one():
+    from core.text import content_words
+    from search.quote import leads_on
+
+    known = content_words("which coordinate comes first in the curses coordinate system")
+    assert leads_on("Note that the coordinate system used in curses is unusual.", known)
+    assert leads_on("There are two methods for getting input from a window:", set())
+    assert leads_on("What can you do if you do not know a file's encoding?", set())
+    assert not leads_on("Coordinates are always passed in the order y,x, and the top-left corner is (0,0).", known)
+    spans = [(0, 50), (51, 100), (101, 150)]
+    scores = np.array([0.9, 0.5, 0.1])
+    assert choose(scores, spans, leads=[True, False, False]).sentences == (0, 1)
+    assert choose(scores, spans, leads=[False, False, False]).sentences == (0,)
+    assert choose(scores, [(0, 50), (51, 400)], leads=[True, False]).sentences == (0,)  # too long
+    assert choose(np.array([0.1, 0.9]), [(0, 50), (51, 100)], leads=[False, True]).sentences == (1,)  # nothing after
