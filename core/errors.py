@@ -54,3 +54,8 @@ class EmptyQuestion(EssaysError, ValueError):
 
 class StoreUnavailable(IndexProblem):
     """The server that keeps the index (Milvus) cannot be reached."""
+
+
+class BasketStoreProblem(EssaysError):
+    """The saved baskets cannot be read or written as asked: an unreadable database file, an
+    unknown or read-only basket, or a basket too large to keep."""

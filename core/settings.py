@@ -123,6 +123,11 @@ class Settings:
         20, "The largest document a page visitor may upload, in megabytes (with allow_uploads).",
         low=1, high=1000,
     )
+    upload_passphrase: str = field(default="", repr=False, metadata={
+        "help": "The passphrase a page visitor types to unlock uploads (with allow_uploads; "
+                "without one, uploads stay off). Set it in the environment only: it is never "
+                "shown, logged or put in the page's address.",
+        "index": False, "low": None, "high": None, "choices": (), "secret": True})
     index_dir: str = _setting(
         "", "The index folder the page and the command-line tools use (empty: index/ in the "
         "project folder).",
@@ -135,6 +140,14 @@ class Settings:
     base_url: str = _setting(
         "", "The page's public address, the start of permalinks in citations (empty: the "
         "address the page was opened at, else http://localhost:8501/).",
+    )
+    baskets_file: str = _setting(
+        "", "The SQLite file that keeps the handout baskets saved on the server (empty: "
+        "baskets.sqlite3 in the index folder).",
+    )
+    basket_days: int = _setting(
+        90, "How many days a saved basket is kept after its last change; 0 keeps them forever.",
+        low=0, high=36500,
     )
 
     def __post_init__(self):
@@ -190,6 +203,12 @@ class Settings:
 
     def index_folder(self) -> Path:
         return Path(self.index_dir) if self.index_dir.strip() else DEFAULT_INDEX
+
+    def baskets_path(self) -> Path:
+        """The saved-baskets database: baskets_file, else baskets.sqlite3 in the index folder."""
+        if self.baskets_file.strip():
+            return Path(self.baskets_file)
+        return self.index_folder() / "baskets.sqlite3"
 
     def index_settings(self) -> dict:
         """The settings recorded in the manifest: a change to any of them makes an index stale."""
@@ -257,3 +276,4 @@ def bundled_model() -> str:
 def describe() -> list[tuple[str, object, str]]:
     """(name, default, help) for each setting, for --help texts and the README."""
     return [(f.name, f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)]
+
