@@ -356,6 +356,23 @@ def write_lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+RETIRED = "retired-ids.txt"  # ids of passages earlier builds of this folder had and this one has not
+
+
+def read_retired(build: Path) -> frozenset[str]:
+    """The ids of passages that were in an earlier build of this index folder (documents
+    changed or removed since); empty for a build written before these were kept."""
+    try:
+        return frozenset((Path(build) / RETIRED).read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def write_retired(build: Path, ids: set[str]) -> None:
+    """Write the retired ids into a build folder that is being written (before its commit)."""
+    (Path(build) / RETIRED).write_text("".join(f"{i}\n" for i in sorted(ids)), encoding="ascii")
+
+
 def read_cached(build: Path, name: str, key: str) -> dict | None:
     """A JSON cache of something derived from a build (themes, calibration), when it was made
     with the same `key`; None when absent, damaged or made from something else."""

@@ -175,6 +175,17 @@ def build_index(
                 found.previous.close()
 
 
+def retired_ids(previous, kept: dict) -> set[str]:
+    """The ids the previous build retired before, and those of its documents that this build
+    replaces or removes (so that a link to one of them can say that its document changed)."""
+    ids = set(fmt.read_retired(previous.folder))
+    for seg in previous.segments:
+        for source, (_, first, stop, _) in seg.documents.items():
+            if source not in kept and source not in seg.entry.deleted and stop > first:
+                ids.update(p.id for p in seg.passages(range(first, stop)))
+    return ids
+
+
 def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event, progress, embedder,
           started) -> BuildReport:
     full_reason = found.full_reason
@@ -279,6 +290,9 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
             write_new(tmp, merged, settings, entries, texts, live, counts)
             for e in merge:
                 shutil.rmtree(tmp / SEGMENTS / e.name)
+
+        if previous is not None:
+            fmt.write_retired(tmp, retired_ids(previous, kept))
 
         n_passages = embedding.done if embedding else 0
         n_sentences = embedding.sentences if embedding else 0

@@ -44,6 +44,31 @@ def print_event(event: Event) -> None:
         print(event.message, file=sys.stderr)
 
 
+@dataclass
+class BuildProgress:
+    """Ingest events as a progress bar: `update(event)` gives (fraction done, what it is doing:
+    documents read, passages embedded and the time left), or None for an event that does not
+    move the bar. Used by the first start of the page and by uploads."""
+    documents: str = ""  # "read 3 of 5 documents"
+    fraction: float = 0.0  # never goes back
+
+    def update(self, event: Event) -> tuple[float, str] | None:
+        if event.stage == "plan" and event.total:
+            self.documents = f"read {event.done:,} of {event.total:,} documents"
+            moved = 0.05 + 0.25 * event.done / event.total, f"Reading the documents: {self.documents}"
+        elif event.stage == "embed" and event.total:
+            done = min(1.0, event.done / max(event.total, 1))
+            moved = 0.3 + 0.6 * done, f"{self.documents} · {event.message}".strip(" ·").capitalize()
+        elif event.stage == "write":
+            moved = 0.95, f"{event.message.capitalize()}…"
+        elif event.stage in ("plan", "embed"):
+            moved = 0.05, event.message[:1].upper() + event.message[1:]
+        else:
+            return None
+        self.fraction = max(self.fraction, moved[0])
+        return self.fraction, moved[1]
+
+
 @dataclass(frozen=True)
 class Skipped:
     source: str

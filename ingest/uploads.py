@@ -14,6 +14,7 @@ host can tell them from the essays and remove them.
 from __future__ import annotations
 
 import errno
+import hmac
 import os
 import re
 import tempfile
@@ -28,8 +29,10 @@ from core.index_format import fsync_dir
 from core.settings import Settings
 
 from .build import Event, build_index
+from .steps import BuildProgress
 
 UPLOADS = "uploads"  # sub-folder of the corpus folder that receives uploads
+MAX_PASSPHRASE_TRIES = 5  # wrong passphrases a session may type
 MAX_NAME_BYTES = 120  # well below the 255 bytes file systems allow, leaving room for "-NNN"
 MAX_COPIES = 999  # name-2 ... name-999, then refuse
 
@@ -166,6 +169,11 @@ def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
+def passphrase_matches(typed: str, passphrase: str) -> bool:
+    """The upload passphrase check, in constant time (no timing hint of how much was right)."""
+    return bool(passphrase) and hmac.compare_digest(typed.encode("utf-8"), passphrase.encode("utf-8"))
+
+
 # --- indexing the uploads --------------------------------------------------------------------
 
 @dataclass
@@ -193,16 +201,12 @@ def ingest_uploads(
     it is (0.0 to 1.0). Never raises for an ingest already running (IngestBusy), a corpus
     without passages (IngestError) or a full disk: the outcome says so in its message."""
     progress_callback(0.05, "Reading the documents…")
+    bar = BuildProgress()
 
     def on_event(event: Event) -> None:
-        if event.stage == "plan" and event.total:
-            progress_callback(0.05 + 0.25 * event.done / event.total, f"Reading: {event.message}…")
-        elif event.stage == "embed":
-            progress_callback(0.3 + 0.6 * min(1.0, event.done / max(event.total, 1)), event.message)
-        elif event.stage == "write":
-            progress_callback(0.95, f"{event.message.capitalize()}…")
-        elif event.stage != "done":
-            progress_callback(0.05, event.message)
+        moved = bar.update(event)
+        if moved is not None:
+            progress_callback(*moved)
 
     try:
         report = build_index([Path(p) for p in corpus_paths], Path(index_dir), settings,

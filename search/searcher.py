@@ -75,14 +75,21 @@ class Result:
 
 @dataclass(frozen=True)
 class Answer:
-    question: str
+    question: str  # as asked (on one line, cut to max_query_chars)
     answered: bool
     results: list[Result]
     notice: str = ""  # shown instead of claiming an answer, when answered is False
+    query: str = ""  # what was searched: the question with typos repaired
+    shortened: bool = False  # the question was longer than max_query_chars and was cut
+
+    @property
+    def repaired(self) -> bool:
+        return bool(self.query) and self.query != self.question
 
     def to_json(self) -> dict:
-        return {"question": self.question, "answered": self.answered,
-                "notice": self.notice, "results": [r.to_json() for r in self.results]}
+        return {"question": self.question, "answered": self.answered, "query": self.query or self.question,
+                "shortened": self.shortened, "notice": self.notice,
+                "results": [r.to_json() for r in self.results]}
 
 
 @dataclass(frozen=True)
@@ -155,28 +162,35 @@ class Searcher:
     # --- searching -----------------------------------------------------------------------------
 
     def scores(self, question: str, vector: np.ndarray | None = None, sources: list[str] | None = None,
-               candidates: int | None = None) -> Scores:
-        """The candidate passages' scores for the question (typos repaired first), among the
-        documents `sources` when given. `vector` is the embedding of the repaired question when
-        it was already embedded (in a batch); `candidates` per signal (0: every passage)."""
-        query = self.speller.correct(question)
+               candidates: int | None = None, repair: bool = True) -> Scores:
+        """The candidate passages' scores for the question (typos repaired first unless
+        `repair` is False), among the documents `sources` when given. `vector` is the embedding
+        of the repaired question when it was already embedded (in a batch); `candidates` per
+        signal (0: every passage)."""
+        query = self.speller.correct(question) if repair else question
         vector = self.embedder.encode([query], threads=self.settings.query_threads)[0] if vector is None else vector
         n = self.settings.candidates if candidates is None else candidates
         return score(self.store, self.keywords, query, vector, n, self.store.allowed(sources),
                      self.settings.ann_nprobe)
 
-    def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> Answer:
-        question = clean_question(question, self.settings.max_query_chars)
+    def search(self, question: str, k: int | None = None, sources: list[str] | None = None,
+               repair: bool = True) -> Answer:
+        """The k best passages for the question among `sources` (all when None), with their
+        quotes; `repair` False searches the words as typed (no typo repair)."""
+        whole = clean_question(question, len(str(question or "")) + 1)
+        question = whole[:self.settings.max_query_chars]
         k = self.settings.top_k if k is None else max(1, int(k))
-        ranking = self.rank(question, k, sources)
+        ranking = self.rank(question, k, sources, repair=repair)
         answered = ranking.best_evidence >= self.calibration.threshold
         return Answer(question=question, answered=answered, results=follow_ranking(self.results(ranking)),
-                      notice="" if answered else NO_ANSWER)
+                      notice="" if answered else NO_ANSWER, query=ranking.query,
+                      shortened=len(whole) > self.settings.max_query_chars)
 
     def rank(self, question: str, k: int, sources: list[str] | None = None,
-             vector: np.ndarray | None = None, candidates: int | None = None) -> Ranking:
+             vector: np.ndarray | None = None, candidates: int | None = None,
+             repair: bool = True) -> Ranking:
         """The k best passages for the question, with their fused scores and evidence."""
-        found = self.scores(question, vector, sources, candidates)
+        found = self.scores(question, vector, sources, candidates, repair)
         s = self.settings
         fused = found.fused(s)
         wide = k * 4 if (s.diversity or s.reranker) else k
@@ -230,6 +244,13 @@ class Searcher:
 
     def row(self, passage_id: str) -> int | None:
         return self.store.row_of_id(passage_id)
+
+    def retired(self, passage_id: str) -> bool | None:
+        """Was this passage in an earlier build of this index (its document changed or was
+        removed since)? None when the index does not keep that (a Milvus collection)."""
+        if self.index.manifest.store:
+            return None
+        return passage_id in self.index.memo("retired", lambda: fmt.read_retired(self.index.build))
 
     def document(self, source: str) -> list[Passage]:
         """The passages of one document, in order ([] when it is not indexed)."""

@@ -1,19 +1,22 @@
 """The address: a `View` (question, number of results, citation style, documents searched,
-opened passage) read from the query string and written back to it, so that a link reproduces
-the page: ?q=QUESTION&k=N&style=apa&src=FILE&src=FILE&p=PASSAGE_ID. Passage ids are hashes of
+opened passage, basket) read from the query string and written back to it, so that a link
+reproduces the page: ?q=QUESTION&k=N&style=apa&src=FILE&src=FILE&p=PASSAGE_ID&b=BASKET (and
+exact=1 when the question is searched as typed, without typo repair). Passage ids are hashes of
 the passage's content, so a link keeps working after the index is rebuilt as long as the
-passage's text is unchanged."""
+passage's text is unchanged; a basket id is the saved basket's (workshop.saved)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from workshop import cite
 
 from .render import parse_k
 
 MAX_ID_CHARS = 128  # a passage id in the address longer than this is not one of ours
+BASKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # the shape of a saved basket's id
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class View:
     style: str = cite.DEFAULT_STYLE
     sources: tuple[str, ...] = ()  # documents searched; () = all
     p: str = ""  # the passage open in the reader; "" = none
+    b: str = ""  # the saved basket; "" = none yet
+    exact: bool = False  # search the question as typed (no typo repair)
 
 
 def _values(params: Mapping, key: str) -> list[str]:
@@ -54,12 +59,15 @@ def view_from_params(params: Mapping, default_k: int, known_sources: Iterable[st
         if source in known and source not in sources:
             sources.append(source)
     p = _last(params, "p").strip()
+    b = _last(params, "b").strip()
     return View(
         q=_last(params, "q"),
         k=parse_k(_last(params, "k") or None, default_k),
         style=parse_style(_last(params, "style")),
         sources=tuple(sources),
         p=p if len(p) <= MAX_ID_CHARS else "",
+        b=b if BASKET_ID.fullmatch(b) else "",
+        exact=_last(params, "exact") == "1",
     )
 
 
@@ -75,6 +83,10 @@ def view_to_params(view: View) -> dict[str, str | list[str]]:
         out["src"] = list(view.sources)
     if view.p:
         out["p"] = view.p
+    if view.b:
+        out["b"] = view.b
+    if view.exact and view.q.strip():
+        out["exact"] = "1"
     return out
 
 
@@ -93,3 +105,8 @@ def page_url(configured: str = "", context_url: str | None = None) -> str:
     if parts.scheme in ("http", "https") and parts.netloc:
         return urlunsplit(parts._replace(query="", fragment=""))
     return cite.DEFAULT_BASE_URL
+
+
+def basket_link(base_url: str, basket_id: str) -> str:
+    """The address that opens a saved basket (read-only when `basket_id` is its share id)."""
+    return f"{base_url}?{urlencode({'b': basket_id})}"

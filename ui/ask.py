@@ -1,9 +1,7 @@
-"""The question page's parts (app.py lays them out): the address and the session, the
-question box, the answers, the reader, the basket with its handout export, uploads."""
+"""The Ask page's parts (pages/ask.py lays them out): the address and the session, the
+question box, the answers, the reader, uploads. The basket is ui.basket's, in the sidebar of
+both pages."""
 from __future__ import annotations
-
-import datetime as dt
-import json
 
 import streamlit as st
 
@@ -11,21 +9,25 @@ from core.errors import StoreUnavailable
 from core.settings import Settings
 from ingest import uploads
 from search.searcher import Answer, EmptyQuestion, Searcher
-from workshop import cite, handout
-from workshop.basket import Basket, BasketItem
+from workshop import cite
+from workshop.basket import BasketItem
 from workshop.catalog import document_info
 
-from . import reader, render
+from . import basket, reader, render, serving
 from .address import View, same_params, view_from_params, view_to_params
-from .components import (base_url, basket, change_basket, check_quote, open_passage,
-                         passage_actions, quote_checker, show_citation, show_passage, style_picker,
-                         warn_if_unverified)
+from .components import (base_url, check_quote, open_passage, quote_checker, show_citation,
+                         show_passage, style_picker, warn_if_unverified)
 
 WIDGET_KEYS = ("q", "k", "style", "src", "handout_title")  # kept while the reader hides them
 READER_HEIGHT = 500  # pixels: the document scrolls in a box under the reader's heading
-EXPORTS = (("markdown", "Markdown"), ("docx", "Word"), ("csv", "CSV"), ("html", "Printable HTML"))
-STALE = ("This passage is no longer in the index (the document changed since the link was made). "
-         "Ask the question again to find the passage as it reads now.")
+GONE = {
+    True: "This passage is no longer in the index: its document changed or was removed since the "
+          "link was made. Ask the question again to find the passage as it reads now.",
+    False: "This link names a passage this index has never had: the link may be cut short or "
+           "come from another library. Open the whole link you were sent, or ask the question again.",
+    None: "This link names a passage that is not in the index now: its document may have changed "
+          "since the link was made, or the link is cut short. Ask the question again.",
+}
 
 
 # --- the address and the session ------------------------------------------------------------
@@ -35,12 +37,14 @@ def address() -> dict[str, list[str]]:
 
 
 def remember_link(settings: Settings, searcher: Searcher) -> None:
-    """On a session's first run, take what the page shows from the URL. Widget values outlive
-    the reader view (which does not show those widgets) and a visit to another page (whose
-    runs forget them: they are restored from a copy kept in the session)."""
+    """On a session's first run, take what the page shows from the URL (the basket from the
+    store). Widget values outlive the reader view (which does not show those widgets) and a
+    visit to the other page (whose runs forget them: they are restored from a copy kept in the
+    session)."""
     linked = view_from_params(address(), settings.top_k, [s for s, _ in searcher.documents()])
+    basket.restore(settings, linked.b)
     first = {"q": linked.q, "k": linked.k, "style": linked.style, "src": list(linked.sources),
-             "p": linked.p, "basket": [], "handout_title": "Workshop handout"}
+             "p": linked.p, "exact": linked.exact}
     first.update(st.session_state.get("kept", {}))
     for key, value in first.items():
         if key not in st.session_state:
@@ -52,9 +56,11 @@ def remember_link(settings: Settings, searcher: Searcher) -> None:
     st.session_state.kept = {key: st.session_state[key] for key in WIDGET_KEYS}
 
 
-def current_view() -> View:
+def current_view(settings: Settings) -> View:
     s = st.session_state
-    return View(q=s.q, k=s.k, style=s.style or cite.DEFAULT_STYLE, sources=tuple(s.src), p=s.p)
+    q = " ".join(str(s.q or "").split())[:settings.max_query_chars]  # what is searched
+    return View(q=q, k=s.k, style=s.style or cite.DEFAULT_STYLE, sources=tuple(s.src), p=s.p,
+                b=basket.address_id(), exact=bool(s.get("exact")))
 
 
 def update_link(view: View) -> None:
@@ -66,24 +72,19 @@ def update_link(view: View) -> None:
 
 def use_example(question: str) -> None:
     st.session_state.q = question
+    st.session_state.exact = False
+
+
+def new_question() -> None:
+    st.session_state.exact = False  # typo repair is on again for the next question
+
+
+def search_as_typed() -> None:
+    st.session_state.exact = True
 
 
 def close_reader() -> None:
     st.session_state.p = ""
-
-
-def save_note(passage_id: str) -> None:
-    change_basket(Basket.set_note, passage_id, st.session_state.get(f"note-{passage_id}", "") or "")
-
-
-def remove_item(passage_id: str) -> None:
-    change_basket(Basket.remove, passage_id)
-    st.session_state.pop(f"note-{passage_id}", None)
-
-
-def empty_basket() -> None:
-    for item in basket():
-        remove_item(item.passage_id)
 
 
 # --- the question ----------------------------------------------------------------------------
@@ -97,9 +98,9 @@ def header(searcher: Searcher) -> None:
             st.markdown(f"- {render.md_escape(title)} · `{source.replace('`', '')}`")
 
 
-def question_box(searcher: Searcher, default_k: int) -> None:
+def question_box(searcher: Searcher, settings: Settings) -> None:
     examples = searcher.index.memo("examples", lambda: render.example_questions(searcher.store.with_question()))
-    st.text_input("Your question", key="q",
+    st.text_input("Your question", key="q", on_change=new_question,
                   placeholder="Ask anything the essays might answer, then press Enter")
     if examples:
         st.caption("Or try one of these:")
@@ -108,7 +109,7 @@ def question_box(searcher: Searcher, default_k: int) -> None:
                 st.button(example, on_click=use_example, args=(example,))
     with st.container(horizontal=True, vertical_alignment="bottom", gap="large"):
         st.slider("Passages to show", render.MIN_RESULTS, render.MAX_RESULTS, key="k",
-                  help=f"How many passages to list (default {default_k}).", width=260)
+                  help=f"How many passages to list (default {settings.top_k}).", width=260)
         style_picker()
     titles = dict(searcher.documents())
     st.multiselect("Search in", list(titles), key="src", format_func=lambda s: titles.get(s, s),
@@ -116,14 +117,35 @@ def question_box(searcher: Searcher, default_k: int) -> None:
 
 
 def search(searcher: Searcher, view: View) -> Answer | StoreUnavailable | None:
-    """The answer to the question on screen; None before a question; the problem when the
-    server that keeps the index does not answer (shown where the answer would be)."""
+    """The answer to the question on screen, computed once per question, settings and build
+    and kept in the session (a basket or reader action does not search again); None before a
+    question; the problem when the server that keeps the index does not answer (shown where the
+    answer would be, and not kept)."""
+    key = (str(searcher.index.build), view.q, view.k, view.sources, view.exact)
+    kept = st.session_state.get("answer")
+    if kept is not None and kept[0] == key:
+        return kept[1]
     try:
-        return searcher.search(view.q, view.k, sources=list(view.sources) or None)
+        answer = searcher.search(st.session_state.q, view.k, sources=list(view.sources) or None,
+                                 repair=not view.exact)
     except EmptyQuestion:
-        return None
+        answer = None
     except StoreUnavailable as err:
         return err
+    st.session_state.answer = (key, answer)
+    return answer
+
+
+def notices(answer: Answer, settings: Settings) -> None:
+    """What the page did to the question: shortened it, repaired a typo."""
+    if answer.shortened:
+        st.info(f"Your question was shortened to the first {settings.max_query_chars:,} characters.",
+                icon=":material/content_cut:")
+    if answer.repaired:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(f"Showing results for *{render.md_escape(answer.query)}*")
+            st.button(f"Search for “{answer.question[:120]}” instead", key="as-typed", type="tertiary",
+                      icon=":material/spellcheck:", on_click=search_as_typed)
 
 
 def show_answer(searcher: Searcher, settings: Settings, answer: Answer | StoreUnavailable | None,
@@ -135,6 +157,7 @@ def show_answer(searcher: Searcher, settings: Settings, answer: Answer | StoreUn
         st.info("Type a question above — or pick one of the examples — and the passages that "
                 "answer it appear here, quoted word for word with their source.", icon=":material/chat:")
         return
+    notices(answer, settings)
     if not answer.answered:
         st.warning(render.md_escape(answer.notice), icon=":material/search_off:")
     if not answer.results:
@@ -155,10 +178,10 @@ def reader_view(searcher: Searcher, settings: Settings, view: View, answer: Answ
         style_picker()
     passage = searcher.passage(view.p)
     if passage is None:
-        st.warning(render.md_escape(STALE), icon=":material/link_off:")
+        st.warning(render.md_escape(GONE[searcher.retired(view.p)]), icon=":material/link_off:")
         return
     checker = quote_checker(searcher)
-    span = reader.quote_span(passage.id, answer.results if answer else (), basket())
+    span = reader.quote_span(passage.id, answer.results if answer else (), basket.basket())
     item = BasketItem.from_passage(passage, *(span or (None, None)))
     check = check_quote(searcher, passage, item.quote, item.quote_start, item.quote_end)
     reading = reader.open_document(checker, searcher.document(passage.source), passage.source)
@@ -169,98 +192,39 @@ def reader_view(searcher: Searcher, settings: Settings, view: View, answer: Answ
         st.info(render.md_escape(f"Showing the indexed passages only: {reading.problem}."),
                 icon=":material/info:")
     show_citation(searcher, settings, passage, item.quote, view.style, check)
-    passage_actions(item, key="reader", reader_button=False)
+    basket.passage_actions(settings, view.style, item, "reader")
     with st.container(height=READER_HEIGHT, border=True, key=reader.SCROLL_BOX):
         st.html(reader.reader_html(reading.blocks, passage.id, *(span or (None, None))))
     st.html(reader.SCROLL_SCRIPT, unsafe_allow_javascript=True)
-
-
-# --- the basket ------------------------------------------------------------------------------
-
-def basket_sidebar(searcher: Searcher, settings: Settings, view: View) -> None:
-    items = basket()
-    with st.sidebar:
-        st.header(f"Handout basket ({len(items)})")
-        if not items:
-            st.caption("Empty. Add passages with “Add to basket” on a result, in the reader or "
-                       "under “More like this”; they stay here while you ask other questions.")
-            return
-        for n, item in enumerate(items, start=1):
-            basket_entry(n, item, len(items))
-        handout_export(searcher, settings, items, view.style)
-        st.button("Empty the basket", key="empty", type="tertiary", icon=":material/delete_sweep:",
-                  on_click=empty_basket)
-
-
-def basket_entry(n: int, item: BasketItem, count: int) -> None:
-    pid = item.passage_id
-    with st.container(border=True):
-        st.html(render.basket_item_html(n, item))
-        note_key = f"note-{pid}"
-        if note_key not in st.session_state:
-            st.session_state[note_key] = item.note
-        st.text_input("Note", key=note_key, placeholder="Add a note for the handout",
-                      label_visibility="collapsed", on_change=save_note, args=(pid,))
-        with st.container(horizontal=True, gap="small"):
-            st.button("", key=f"up-{pid}", icon=":material/arrow_upward:", help="Move up",
-                      type="tertiary", disabled=n == 1,
-                      on_click=change_basket, args=(Basket.move, pid, -1))
-            st.button("", key=f"down-{pid}", icon=":material/arrow_downward:", help="Move down",
-                      type="tertiary", disabled=n == count,
-                      on_click=change_basket, args=(Basket.move, pid, 1))
-            st.button("", key=f"read-{pid}", icon=":material/menu_book:", help="Open in the reader",
-                      type="tertiary", on_click=open_passage, args=(pid,))
-            st.button("", key=f"remove-{pid}", icon=":material/close:", help="Remove from the basket",
-                      type="tertiary", on_click=remove_item, args=(pid,))
-
-
-def handout_export(searcher: Searcher, settings: Settings, items: Basket, style: str) -> None:
-    st.subheader("Export as a handout")
-    title = st.text_input("Handout title", key="handout_title")
-    today = dt.date.today()
-    stem = handout.filename(title, "markdown").rsplit(".", 1)[0]
-    st.caption(render.md_escape(
-        f"Dated {handout.date_label(today)}, with {cite.STYLE_NAMES[style]} citations. "
-        f"Saved as {stem}.md, .docx, .csv or .html."))
-    checker = quote_checker(searcher)
-    contents = json.dumps(items.to_list())
-    stamps = checker.stamps([i.source for i in items])
-    with st.container(horizontal=True, gap="small"):
-        for fmt, label in EXPORTS:
-            data = handout_file(contents, fmt, style, title, today, base_url(settings), stamps,
-                                _checker=checker)
-            st.download_button(label, data=data, file_name=handout.filename(title, fmt),
-                               mime=handout.FORMATS[fmt][1], key=f"export-{fmt}",
-                               on_click="ignore", icon=":material/download:")
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def handout_file(contents: str, fmt: str, style: str, title: str, date: dt.date, base_url: str,
-                 stamps: tuple, _checker) -> bytes:
-    """The handout's bytes, made again only when the basket, the options or a quoted file
-    (`stamps`: its modification time and size) changed. Made on every run rather than on
-    click, so that a click on the button of the run before (just after editing the title)
-    still downloads."""
-    return handout.export(Basket.from_list(json.loads(contents)), fmt, _checker, style, title, date, base_url)
 
 
 # --- documents added by visitors (only when the host sets ESSAYS_ALLOW_UPLOADS=1) -------------
 
 def upload_sidebar(searcher: Searcher, settings: Settings) -> None:
     """Add documents to the library: stored under uploads/ in the corpus folder, indexed
-    incrementally, searchable at once. Off by default (settings.allow_uploads)."""
+    incrementally, searchable at once. Off unless the host sets allow_uploads and a passphrase
+    (upload_passphrase), which a visitor types once per session to unlock the control."""
     if not settings.allow_uploads:
         return
     with st.sidebar:
         st.header("Add documents")
+        if not settings.upload_passphrase:
+            st.caption("Uploads are switched on, but they stay off until the host sets a "
+                       "passphrase: ESSAYS_UPLOAD_PASSPHRASE in the page server's environment "
+                       "(then restart it). Whoever is given the passphrase can add documents.")
+            return
+        if not st.session_state.get("uploads_unlocked"):
+            unlock_uploads(settings)
+            return
         for ok, message in st.session_state.pop("upload_notes", []):  # from the run before
             (st.success if ok else st.error)(render.md_escape(message))
         files = st.file_uploader(
             "Documents to add", type=[s.lstrip(".") for s in uploads.SUFFIXES],
             accept_multiple_files=True, key=f"upload-{st.session_state.get('upload_round', 0)}",
-            max_upload_size=settings.max_upload_mb,
-            help=f"{', '.join(uploads.SUFFIXES)}; up to {settings.max_upload_mb} MB each. "
-                 "They are added to the library on this server, for everyone who uses it.")
+            max_upload_size=settings.max_upload_mb)
+        st.caption(render.md_escape(
+            f"{', '.join(uploads.SUFFIXES)}; up to {settings.max_upload_mb} MB each. They are "
+            "added to the library on this server, for everyone who uses it."))
         if not files or not st.button("Add to the library", key="upload-go",
                                       icon=":material/upload_file:"):
             return
@@ -284,18 +248,41 @@ def upload_sidebar(searcher: Searcher, settings: Settings) -> None:
         st.rerun()
 
 
+def unlock_uploads(settings: Settings) -> None:
+    """The passphrase form: compared in constant time, a few wrong tries per session and per
+    server process, never kept in the address or the session once checked."""
+    limiter = serving.upload_attempts()
+    with st.form("unlock-uploads", clear_on_submit=True, border=False):
+        typed = st.text_input("Passphrase to add documents", type="password", key="upload-passphrase",
+                              autocomplete="off")
+        sent = st.form_submit_button("Unlock uploads", icon=":material/lock_open:")
+    if not sent:
+        return
+    tries = st.session_state.get("upload_tries", 0)
+    if tries >= uploads.MAX_PASSPHRASE_TRIES or not limiter.allow():
+        st.error("Too many wrong passphrases. Ask the host for the right one and try again later.",
+                 icon=":material/lock:")
+        return
+    if uploads.passphrase_matches(typed or "", settings.upload_passphrase):
+        st.session_state.uploads_unlocked = True
+        st.rerun()
+    st.session_state.upload_tries = tries + 1
+    limiter.failed()
+    st.error("That is not the passphrase.", icon=":material/lock:")
+
+
 def page(settings: Settings, searcher: Searcher) -> None:
-    """The question page, in order."""
+    """The Ask page, in order."""
     remember_link(settings, searcher)
-    view = current_view()
+    view = current_view(settings)
     answer = search(searcher, view)
     if view.p:
         answer = answer if isinstance(answer, Answer) else None
         reader_view(searcher, settings, view, answer)
     else:
         header(searcher)
-        question_box(searcher, settings.top_k)
+        question_box(searcher, settings)
         show_answer(searcher, settings, answer, view)
     upload_sidebar(searcher, settings)
-    basket_sidebar(searcher, settings, view)
-    update_link(view)
+    basket.sidebar(searcher, settings, view.style, quote_checker(searcher), base_url(settings), open_passage)
+    update_link(current_view(settings))

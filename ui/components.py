@@ -12,13 +12,14 @@ from core.errors import EssaysError, SettingsError, StoreUnavailable
 from core.index_format import current_build
 from core.passage import Passage
 from core.settings import Settings
+from ingest import BuildProgress
 from search import themes
 from search.searcher import Searcher
 from workshop import cite
-from workshop.basket import Basket, BasketItem
+from workshop.basket import BasketItem
 from workshop.verify import Verifier, verifier
 
-from . import render, serving
+from . import basket, render, serving
 from .address import page_url
 
 LIKE_K = 5
@@ -33,17 +34,45 @@ def settings_or_explain() -> Settings:
         st.stop()
 
 
+def start_page() -> tuple[Settings, Searcher]:
+    """What every page starts with: the stylesheet, the settings and the searcher."""
+    st.html(render.CSS)
+    settings = settings_or_explain()
+    return settings, searcher_or_explain(settings)
+
+
 def searcher_or_explain(settings: Settings) -> Searcher:
-    """The searcher, building the index the first time; on a problem, its fix-it message and stop."""
+    """The searcher; the first time, the index is built under a progress bar (documents read,
+    passages embedded, time left). On a problem, its fix-it message and stop."""
     first_time = not settings.store and current_build(settings.index_folder()) is None
-    message = ("Building the index… (first run: reading and embedding every essay)"
-               if first_time else "Loading the index and the model…")
     try:
-        with st.spinner(message):
-            return serving.load_searcher(settings)
+        if not first_time:
+            with st.spinner("Loading the index and the model…"):
+                return serving.load_searcher(settings)
+        return build_with_progress(settings)
     except (EssaysError, OSError) as err:
         st.error(render.md_escape(str(err)), icon=":material/error:")
         st.stop()
+
+
+def build_with_progress(settings: Settings) -> Searcher:
+    """The first start: the index built while the page shows how far it is."""
+    box = st.empty()
+    with box.container():
+        st.title("Ask the essays")
+        st.info("First start: the documents are read and embedded once to build the index. "
+                "The page opens by itself when it is done.", icon=":material/hourglass_top:")
+        bar = st.progress(0.0, text="Loading the embedding model…")
+    progress = BuildProgress()
+
+    def show(event) -> None:
+        moved = progress.update(event)
+        if moved is not None:
+            bar.progress(moved[0], text=render.md_escape(moved[1]))
+
+    searcher = serving.load_searcher(settings, on_event=show)
+    box.empty()
+    return searcher
 
 
 def draw_or_explain(page, *args) -> None:
@@ -78,36 +107,9 @@ def chosen_style() -> str:
     return style if style in cite.STYLES else cite.DEFAULT_STYLE
 
 
-# --- the basket in the session ---------------------------------------------------------------
-
-def basket() -> Basket:
-    return Basket.from_list(st.session_state.get("basket", []))
-
-
-def change_basket(change, *args) -> None:
-    """Apply one Basket method (add, remove, move, set_note) to the session's basket."""
-    b = basket()
-    try:
-        change(b, *args)
-    except KeyError:  # the item went away meanwhile (another tab): nothing to change
-        pass
-    st.session_state.basket = b.to_list()
-
-
 def open_passage(passage_id: str) -> None:
+    """Open a passage in the reader (the Ask page shows it)."""
     st.session_state.p = passage_id
-
-
-def passage_actions(item: BasketItem, key: str, reader_button: bool = True) -> None:
-    """Add to basket (or "In basket"), and open the passage in the reader."""
-    there = item.passage_id in basket()
-    with st.container(horizontal=True):
-        st.button("In basket" if there else "Add to basket", key=f"add-{key}", disabled=there,
-                  icon=":material/playlist_add_check:" if there else ":material/playlist_add:",
-                  on_click=change_basket, args=(Basket.add, item))
-        if reader_button:
-            st.button("Open in reader", key=f"open-{key}", icon=":material/menu_book:",
-                      on_click=open_passage, args=(item.passage_id,))
 
 
 # --- one passage ---------------------------------------------------------------------------
@@ -129,9 +131,10 @@ def check_quote(searcher: Searcher, passage: Passage, quote: str, quote_start: i
 
 
 def show_passage(searcher: Searcher, settings: Settings, result, style: str, key: str,
-                 actions: bool = True, ranked: bool = True, surrounding: tuple | None = None) -> None:
+                 on_open=open_passage, ranked: bool = True, surrounding: tuple | None = None) -> None:
     """A result (of a search, theme search or "more like this") as a card with its verified
-    citation, [its actions, the surrounding text,] and "More like this"."""
+    citation, its actions (`on_open` opens it in the reader), [the surrounding text,] and
+    "More like this"."""
     p = result.passage
     check = check_quote(searcher, p, result.quote, result.quote_start, result.quote_end)
     with st.container(border=True):
@@ -139,16 +142,15 @@ def show_passage(searcher: Searcher, settings: Settings, result, style: str, key
         st.html(render.result_card_html(result) if ranked
                 else render.card_html(p, result.quote_start, result.quote_end))
         show_citation(searcher, settings, p, result.quote, style, check)
-        if actions:
-            passage_actions(BasketItem.from_result(result), key=key)
+        basket.passage_actions(settings, style, BasketItem.from_result(result), key, on_open)
         if surrounding is not None:
             with st.expander("Surrounding text", type="compact"):
                 st.html(render.context_html(surrounding[0], result, surrounding[1]))
-        more_like_this(searcher, settings, p.id, style, key, actions)
+        more_like_this(searcher, settings, p.id, style, key, on_open)
 
 
 def more_like_this(searcher: Searcher, settings: Settings, passage_id: str, style: str, key: str,
-                   actions: bool = True) -> None:
+                   on_open=open_passage) -> None:
     """Passages elsewhere that say something similar; computed only when opened."""
     box = st.expander("More like this", key=f"like-{key}", on_change="rerun", type="compact")
     with box:
@@ -162,5 +164,4 @@ def more_like_this(searcher: Searcher, settings: Settings, passage_id: str, styl
             warn_if_unverified(check)
             st.html(render.card_html(r.passage, r.quote_start, r.quote_end))
             show_citation(searcher, settings, r.passage, r.quote, style, check)
-            if actions:
-                passage_actions(BasketItem.from_result(r), key=f"{key}-like-{r.passage.id}")
+            basket.passage_actions(settings, style, BasketItem.from_result(r), f"{key}-like-{r.passage.id}", on_open)

@@ -7,6 +7,8 @@ whole, without a restart and without ever mixing two builds.
 """
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -42,13 +44,13 @@ def milvus_client(address: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def cached_searcher(folder: str, settings: Settings, build: str) -> Searcher:
-    return open_searcher(Path(folder), settings)
+def cached_searcher(folder: str, settings: Settings, build: str, _on_event=None) -> Searcher:
+    return open_searcher(Path(folder), settings, on_event=_on_event)
 
 
-def load_searcher(settings: Settings) -> Searcher:
+def load_searcher(settings: Settings, on_event=None) -> Searcher:
     """The Searcher for the current build of the settings' index folder (building the index
-    when it is missing)."""
+    when it is missing, telling `on_event` how far it is)."""
     folder = settings.index_folder().resolve()
     try:
         build = build_name(folder, settings)
@@ -57,8 +59,33 @@ def load_searcher(settings: Settings) -> Searcher:
         if build is None:
             raise
     st.session_state[SERVED_BUILD] = build
-    return cached_searcher(str(folder), settings, build)
+    return cached_searcher(str(folder), settings, build, on_event)
 
 
 def clear() -> None:
     cached_searcher.clear()
+
+
+class Attempts:
+    """Wrong upload passphrases typed in this server process, all sessions together: at most
+    `limit` in `window` seconds (a new session does not start afresh)."""
+
+    def __init__(self, limit: int = 20, window: float = 600.0):
+        self.limit, self.window = limit, window
+        self.times: list[float] = []
+        self.lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.times = [t for t in self.times if now - t < self.window]
+            return len(self.times) < self.limit
+
+    def failed(self) -> None:
+        with self.lock:
+            self.times.append(time.monotonic())
+
+
+@st.cache_resource(show_spinner=False)
+def upload_attempts() -> Attempts:
+    return Attempts()

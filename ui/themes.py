@@ -1,6 +1,7 @@
-"""The theme page's parts (pages/1_Themes.py lays them out): theme search across the essays,
+"""The Themes page's parts (pages/themes.py lays them out): theme search across the essays,
 the theme map, the theme list and each theme's passages, cited in the style chosen on the
-question page, with quotes verified against their files."""
+Ask page, with quotes verified against their files; each passage can go in the basket (the
+same basket, in the sidebar) or be opened in the reader (on the Ask page)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -15,8 +16,9 @@ from search.searcher import Searcher
 from workshop import cite
 from workshop.basket import BasketItem
 
-from . import render
-from .components import chosen_style, show_passage
+from . import basket, render
+from .address import view_from_params
+from .components import base_url, chosen_style, quote_checker, show_passage
 
 THEME_TOP_K = 10
 SHOWN_PER_THEME = 60  # a theme of a large corpus lists its most representative passages
@@ -32,10 +34,18 @@ def keep_question() -> str:
     """The question page's question (and number of results) outlive a visit to this page:
     Streamlit forgets a widget's value on a page that does not show the widget, unless the
     value is set again by the script."""
-    for key in ("q", "k", "style"):
+    for key in ("q", "k", "style", "handout_title"):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    if st.session_state.pop("go_to_reader", False):
+        st.switch_page("pages/ask.py")
     return str(st.session_state.get("q") or st.query_params.get("q") or "").strip()
+
+
+def open_in_reader(passage_id: str) -> None:
+    """Open the passage in the reader, on the Ask page (the switch happens on the next run)."""
+    st.session_state.p = passage_id
+    st.session_state.go_to_reader = True
 
 
 def back_link(question: str) -> None:
@@ -58,16 +68,18 @@ def theme_search_box(searcher: Searcher, settings: Settings) -> None:
     except EmptyQuestion:
         return
     if not found.answered:
-        st.warning(render.md_escape(found.notice), icon=":material/search_off:")
+        st.warning("No passage is close to this theme. The nearest passages are listed below, "
+                   "but they probably do not treat it.", icon=":material/search_off:")
     counts = ", ".join(f"{e.title} ({e.matching})" for e in found.essays if e.matching)
-    st.caption(render.md_escape(f"Passages on this theme per essay: {counts}" if counts
-                                else "No essay has a passage clearly on this theme."))
+    if counts:
+        st.caption(render.md_escape(f"Passages on this theme per essay: {counts}"))
     style = chosen_style()
     for essay, results in found.groups():
-        st.markdown(f"**{render.md_escape(essay.title)}** · {essay.shown} shown of {essay.matching} "
-                    "on this theme")
+        shown = (f"{essay.shown} shown of {essay.matching} on this theme" if essay.matching
+                 else f"the nearest {'passage' if essay.shown == 1 else f'{essay.shown} passages'}")
+        st.markdown(f"**{render.md_escape(essay.title)}** · {shown}")
         for r in results:
-            show_passage(searcher, settings, r, style, key=f"theme-{r.passage.id}", actions=False)
+            show_passage(searcher, settings, r, style, key=f"theme-{r.passage.id}", on_open=open_in_reader)
 
 
 def theme_map_chart(searcher: Searcher, found: themes.ThemeMap) -> None:
@@ -97,7 +109,7 @@ def theme_list(found: themes.ThemeMap) -> None:
     table = pd.DataFrame([{"theme": t.id, "label": t.label, "passages": t.size,
                            "essays": len(t.sources),
                            "spans": ", ".join(f"{s} ({n})" for s, n in t.sources)} for t in found.themes])
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table.set_index("theme"))  # a table wraps its cells: "spans" is read whole
 
 
 def quoted(p, quote: str) -> BasketItem:
@@ -131,13 +143,14 @@ def open_theme(searcher: Searcher, settings: Settings, found: themes.ThemeMap) -
         for row in rows:
             p = searcher.passages[row]
             show_passage(searcher, settings, quoted(p, quotes.get(row, "")), style,
-                         key=f"map-{p.id}", actions=False, ranked=False)
+                         key=f"map-{p.id}", on_open=open_in_reader, ranked=False)
     if len(theme.rows) > len(shown):
         st.caption(f"Showing the {len(shown)} most representative of {theme.size} passages.")
 
 
 def page(settings: Settings, searcher: Searcher, question: str) -> None:
     """The theme page, in order."""
+    basket.restore(settings, view_from_params(dict(st.query_params), settings.top_k, ()).b)
     with st.spinner("Finding the themes…"):
         found = load_themes(str(searcher.index.build), settings, searcher)
     back_link(question)
@@ -151,3 +164,7 @@ def page(settings: Settings, searcher: Searcher, question: str) -> None:
     theme_list(found)
     st.subheader("Passages by theme")
     open_theme(searcher, settings, found)
+    basket.sidebar(searcher, settings, chosen_style(), quote_checker(searcher), base_url(settings),
+                   open_in_reader)
+    if basket.address_id() and st.query_params.get("b") != basket.address_id():
+        st.query_params["b"] = basket.address_id()  # a reload of this page keeps the basket

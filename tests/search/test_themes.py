@@ -341,7 +341,7 @@ def page(monkeypatch, seed_index):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("ESSAYS_INDEX_DIR", str(seed_index))
-    return AppTest.from_file(str(ROOT / "pages" / "1_Themes.py"), default_timeout=180)
+    return AppTest.from_file(str(ROOT / "pages" / "themes.py"), default_timeout=180)
 
 
 def test_theme_page_lists_themes_and_opens_one(page, searcher, seed_themes):
@@ -389,7 +389,7 @@ def test_theme_page_cites_in_the_chosen_style_from_the_catalogue_and_verifies(tm
                                          encoding="utf-8")
     build_index([corpus], tmp_path / "index", settings, on_event=lambda e: None, progress=False)
     monkeypatch.setenv("ESSAYS_INDEX_DIR", str(tmp_path / "index"))
-    page = AppTest.from_file(str(ROOT / "pages" / "1_Themes.py"), default_timeout=180)
+    page = AppTest.from_file(str(ROOT / "pages" / "themes.py"), default_timeout=180)
     page.session_state["style"] = "apa"  # chosen on the question page
     page.run()
     page.text_input(key="theme_phrase").input("trust").run()

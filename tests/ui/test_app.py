@@ -362,14 +362,30 @@ def test_a_link_reproduces_the_question_style_documents_and_opened_passage(seed_
     assert at.query_params["src"] == SAFE_SOURCE and all(SAFE_SOURCE in c for c in cards(at))
 
 
-def test_a_link_to_a_passage_no_longer_in_the_index_says_so(seed_index, monkeypatch):
+def test_a_link_to_a_passage_the_index_never_had_says_so(seed_index, monkeypatch):
     at = open_link(seed_index, monkeypatch, q=SAFE_QUESTION, p=STALE_ID)
     assert len(at.warning) == 1
     message = at.warning[0].value.replace("\\", "")
-    assert "This passage is no longer in the index (the document changed" in message
+    assert "This link names a passage this index has never had" in message
     assert not reader_html(at) and not at.exception
     at.button(key="back").click().run()
     assert cards(at) and "p" not in at.query_params
+
+
+def test_a_link_to_a_passage_whose_document_changed_says_so(seed_corpus, settings, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir, settings, on_event=lambda e: None, progress=False)
+    from search import open_searcher
+    old = open_searcher(index_dir, settings, rebuild=False).document(SAFE_SOURCE)[0]
+    path = corpus / SAFE_SOURCE
+    path.write_text(path.read_text(encoding="utf-8").replace(old.text[:40], "Rewritten: " + old.text[:40], 1),
+                    encoding="utf-8")
+    build_index([corpus], index_dir, settings, on_event=lambda e: None, progress=False)
+    at = open_link(index_dir, monkeypatch, q=SAFE_QUESTION, p=old.id)
+    message = at.warning[0].value.replace("\\", "")
+    assert "This passage is no longer in the index: its document changed" in message
 
 
 def test_more_like_this_lists_similar_passages_that_can_go_in_the_basket(seed_index, searcher, monkeypatch):
