@@ -258,7 +258,7 @@ def export(settings: Settings, style: str, checker: Verifier, read_only: bool, b
     made = handout_maker(style, checker, base, get_script_run_ctx().session_state)
     with st.container(horizontal=True, gap="small"):
         for fmt, label in EXPORTS:
-            st.download_button(label, data=made(fmt), file_name=f"{file_stem(today)}{handout.FORMATS[fmt][0]}",
+            st.download_button(label, data=made(fmt), file_name=f"{file_stem(today)}.{handout.FORMATS[fmt][0]}",
                                mime=handout.FORMATS[fmt][1], key=f"export-{fmt}",
                                on_click="ignore", icon=":material/download:")
 

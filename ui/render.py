@@ -3,7 +3,7 @@
 Every piece of document text goes through `esc` (html.escape) before it becomes HTML, so a
 document containing `<script>` or Markdown (`**bold**`, `# x`, `[link](x)`) shows literally.
 The pages put the HTML from here into `st.html`, which does not apply Markdown; plain strings
-meant for Markdown elements go through `md_escape` (workshop.cite's, the one escaper) first.
+meant for Markdown elements go through `md_escape` (workshop.cite's strict escaper) first.
 One card (`card_html`) serves results, theme passages and "more like this" alike.
 """
 from __future__ import annotations
@@ -172,22 +172,25 @@ def short(text: str, limit: int = 160) -> str:
 
 
 def basket_item_html(number: int, item: BasketItem) -> str:
-    """A basket entry in the sidebar: its number, the quote (shortened) and where it comes from."""
-    where = f"{item.title}, {cite.paragraphs_label(item.passage)}"
+    """A basket entry in the sidebar: its number, the quote (shortened, its own double quotation
+    marks made single inside “…”) and the paragraphs it comes from."""
+    quoted = cite.for_quote(item.passage, item.quote, item.quote_start)
+    where = f"{item.title}, {cite.paragraphs_label(quoted)}"
     return ('<div class="essay-basket-item">'
-            f'<span class="n">{number}.</span><span class="quote">“{esc(short(item.quote))}”</span>'
+            f'<span class="n">{number}.</span><span class="quote">“{esc(cite.nested(short(item.quote)))}”</span>'
             f'<div class="where">{esc(where)}</div></div>')
 
 
 # --- citations -----------------------------------------------------------------------------
 
 def citation(verifier: Verifier, passage: Passage, quote: str, style: str, base_url: str,
-             check: Verification | None = None) -> str:
+             check: Verification | None = None, quote_start: int | None = None) -> str:
     """The copy-ready citation of a quote in a style, from what the catalogue knows of its
-    document; a quote that could not be checked against its file says so first."""
+    document, naming the quote's paragraphs (`quote_start`: its absolute offset, else found in
+    the passage); a quote that could not be checked against its file says so first."""
     info = document_info(verifier.corpus_root, passage.source, passage.title, verifier)
     style = style if style in cite.STYLES else cite.DEFAULT_STYLE
-    text = cite.format_citation(passage, quote or None, info, style, base_url)
+    text = cite.format_citation(passage, quote or None, info, style, base_url, quote_start=quote_start)
     return f"{check.flag()}\n{text}" if check is not None and not check.ok else text
 
 

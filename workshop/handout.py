@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .basket import Basket, BasketItem
 from .catalog import DocumentInfo, document_info
-from .cite import format_citation, md_escape, paragraph_range, permalink, safe_url
+from .cite import for_quote, format_citation, md_text, paragraph_range, permalink, safe_url
 from .verify import Verification, Verifier
 
 FORMATS = {  # format -> (file extension, media type), for download buttons
@@ -37,16 +37,20 @@ class Entry:
     verification: Verification
     citation: str  # in the chosen style, without the quote (printed above it)
     link: str  # the app's permalink to the passage
+    paragraphs: str  # the quote's paragraphs: "7", or "7–8"
 
 
 def entries(basket: Basket, style: str, verifier: Verifier, base_url: str | None = None) -> list[Entry]:
+    """The basket's items ready to print: each checked, cited by the paragraphs of its quote."""
     out = []
     for n, item in enumerate(basket, start=1):
         p = item.passage
         info = document_info(verifier.corpus_root, p.source, p.title, verifier)
         check = verifier.verify(p, item.quote_start, item.quote_end, quote=item.quote)
-        cited = format_citation(p, item.quote, info, style, base_url, include_quote=False)
-        out.append(Entry(n, item, info, check, cited, permalink(p.id, base_url)))
+        cited = format_citation(p, item.quote, info, style, base_url, include_quote=False,
+                                quote_start=item.quote_start)
+        paragraphs = paragraph_range(for_quote(p, item.quote, item.quote_start))
+        out.append(Entry(n, item, info, check, cited, permalink(p.id, base_url), paragraphs))
     return out
 
 
@@ -80,16 +84,18 @@ def date_label(date: _dt.date | str | None) -> str:
 # --- Markdown --------------------------------------------------------------------------------
 
 def _markdown(rows: list[Entry], title: str, date: str, style: str) -> bytes:
-    out = [f"# {md_escape(title)}", "", md_escape(date), ""]
+    """Markdown that reads as plain text: document text is escaped only where Markdown would
+    read markup (`cite.md_text`), so "Walls & closeness" stays as written."""
+    out = [f"# {md_text(title)}", "", md_text(date), ""]
     for e in rows:
-        out += [f"## {e.number}. {md_escape(' '.join(e.info.title.split()))}", ""]
-        out += [f"> {md_escape(line)}" if line else ">" for line in e.item.quote.split("\n")]
+        out += [f"## {e.number}. {md_text(' '.join(e.info.title.split()))}", ""]
+        out += [f"> {md_text(line)}" if line else ">" for line in e.item.quote.split("\n")]
         out.append("")
         if not e.verification.ok:
-            out += [f"**{md_escape(e.verification.flag())}**", ""]
+            out += [f"**{md_text(e.verification.flag())}**", ""]
         if e.item.note.strip():
-            out += ["*Note:* " + "  \n".join(md_escape(line) for line in e.item.note.strip().splitlines()), ""]
-        out += [e.citation if style == "markdown" else md_escape(e.citation), ""]
+            out += ["*Note:* " + "  \n".join(md_text(line) for line in e.item.note.strip().splitlines()), ""]
+        out += [e.citation if style == "markdown" else md_text(e.citation), ""]
     return "\n".join(out).encode("utf-8")
 
 
@@ -108,7 +114,7 @@ def _csv(rows: list[Entry], title: str, date: str, style: str) -> bytes:
         out.writerow([
             _cell(title), _cell(date), e.number, i.quote,  # the quote stays verbatim
             "yes" if e.verification.ok else e.verification.flag(), _cell(i.note),
-            _cell(e.info.title), _cell(p.section), paragraph_range(p), _cell(e.info.author),
+            _cell(e.info.title), _cell(p.section), e.paragraphs, _cell(e.info.author),
             _cell(e.info.url), _cell(p.source), i.quote_start, i.quote_end, _cell(e.citation), e.link,
         ])
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8

@@ -123,6 +123,25 @@ def test_basket_entries_escape_and_name_their_paragraphs():
     p1, p2, p3 = doc_passages()
     html = render.basket_item_html(2, BasketItem.from_passage(p2))
     assert "<b>" not in html and "&lt;b&gt;" in html and "2." in html and "paragraph 2" in html
+    # A passage over paragraphs 7–8: its items name the paragraphs of their quotes, singular or plural.
+    text = 'He said "come back" and left.\n\nShe stayed.'
+    second = text.index("She")
+    p = Passage(id="pq", source="d.txt", title="T", section="", question="", kind="body", paragraph=7,
+                paragraph_end=8, start=100, end=100 + len(text), text=text,
+                sentences=((100, 100 + text.index("\n")), (100 + second, 100 + len(text))))
+    one = render.basket_item_html(1, BasketItem.from_passage(p, 100, 100 + text.index("\n")))
+    assert "T, paragraph 7</div>" in one and "paragraphs" not in one
+    assert "T, paragraph 8</div>" in render.basket_item_html(1, BasketItem.from_passage(p, 100 + second, p.end))
+    assert "T, paragraphs 7–8</div>" in render.basket_item_html(1, BasketItem.from_passage(p))
+    # The quote's own double quotation marks become single inside the label's “…”.
+    assert "“He said &#x27;come back&#x27; and left.”" in one
+    # The page's citation of a quote: its paragraph, the marks nested; found in the passage or at its offset.
+    cited = render.citation(Verifier(Path("/nowhere")), p, "She stayed.", "plain", "http://x/")
+    assert cited.startswith("“She stayed.” — Unknown author, T, paragraph 8, d.txt")
+    said = render.citation(Verifier(Path("/nowhere")), p, "left.", "apa", "http://x/", quote_start=100 + text.index("left"))
+    assert said.startswith("“left.” (“T”, n.d., para. 7).")
+    assert "“He said 'come back' and left.” — " in render.citation(Verifier(Path("/nowhere")), p, text[:second - 2],
+                                                                 "plain", "http://x/")
 
 
 def test_quote_span_prefers_the_search_then_the_basket():

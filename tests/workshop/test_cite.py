@@ -78,14 +78,17 @@ def test_markdown_citation_cannot_inject_markup(searcher):
     p, _ = _with_section(searcher)
     info = DocumentInfo(p.source, title="[x](javascript:alert(1)) <b>", url="javascript:alert(1)")
     text = format_citation(p, "<script>alert(1)</script> *bold* # h", info, "markdown")
-    assert "<script>" not in text and "<b>" not in text
+    assert not re.search(r"(?<!\\)<[A-Za-z/]", text)  # no tag starts unescaped
     assert not re.search(r"(?<!\\)\]\(javascript:", text)  # an escaped "\](" is no link
-    assert "\\<script\\>alert(1)\\</script\\> \\*bold\\* # h" in text  # "#" mid-line is no heading
+    assert "\\<script>alert(1)\\</script> \\*bold\\* # h" in text  # "#" mid-line is no heading
 
 
 def test_markdown_escape_round_trips():
-    for text in ("a*b_c [x](y) <i> & #h `c` | ~", "- item\n1. two\n  = x\n\\*lit\\", "10) x", ""):
+    for text in ("a*b_c [x](y) <i> & #h `c` | ~", "- item\n1. two\n  = x\n\\*lit\\", "10) x", "",
+                 "a &amp; b\n|--|:-:|\n~~~\n> q\n### h ##\nC:\\dir\\ end\\"):
         assert cite.md_unescape(cite.md_escape(text)) == text
+        assert cite.md_unescape(cite.md_text(text)) == text
+        assert cite.md_unescape(cite.md_text(text, label=True)) == text
 
 
 def test_permalink_keeps_other_parameters():
@@ -107,6 +110,127 @@ def test_unknown_style_is_refused(searcher):
 def test_where_keeps_its_form(searcher):
     p, quote = _with_section(searcher)
     assert cite.where(p).endswith(f"paragraph {p.paragraph}, {p.source}")
+
+
+# --- the quote's paragraphs, singular or plural, quotation marks -----------------------------
+
+def _at(passage, quote: str) -> int:
+    """The absolute offset of `quote` in the passage."""
+    return passage.start + passage.text.index(quote)
+
+
+ONE = 'Then one day a friend says "come back" and we cannot.'  # paragraph 2
+AFTER_A_NEWLINE = "She asked, “Do you love me?”"  # paragraph 3: a single newline before it
+OVER_TWO = "He said nothing.\n\n- Listening helps."  # paragraphs 3–4
+LAST = "Patience helps too."  # paragraph 5: a list item
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_a_citation_names_the_paragraphs_of_its_quote_singular_or_plural(walls, style):
+    _, p = walls
+    cases = ((ONE, "2"), (AFTER_A_NEWLINE, "3"), (OVER_TWO, "3–4"), (LAST, "5"), (p.text, "1–5"), ("", "1–5"))
+    for quote, numbers in cases:
+        for start in (_at(p, quote), None):  # the quote's offset known, or found in the passage
+            text = cite.md_unescape(format_citation(p, quote, None, style, quote_start=start))
+            several = "–" in numbers
+            if style == "apa":
+                assert f"{'paras' if several else 'para'}. {numbers})" in text, (quote, text)
+            else:
+                assert re.search(rf"\b{'paragraphs' if several else 'paragraph'} {numbers}(,|$)", text), (quote, text)
+            if numbers != "1–5":
+                assert "1–5" not in text
+
+
+def test_the_paragraph_of_every_sentence_of_the_seed_passages(searcher, seed_corpus):
+    """Checked against the document's own structure: each sentence of a passage is cited by the
+    paragraph that holds it, in passages over one paragraph or several."""
+    from ingest.structure import parse
+
+    multi = 0
+    for source in {p.source for p in searcher.passages}:
+        paragraphs = parse(read_text(seed_corpus / source), source).paragraphs
+        for p in (p for p in searcher.passages if p.source == source):
+            multi += p.paragraph_end > p.paragraph
+            for a, b in p.sentences:
+                want = next(x.number for x in paragraphs if x.start <= a < x.end)
+                assert cite.quote_paragraphs(p, a, b) == (want, want)
+            assert cite.quote_paragraphs(p, p.start, p.end) == (p.paragraph, p.paragraph_end)
+    assert multi >= 5
+
+
+def test_quote_paragraphs_at_the_edges_and_when_the_passage_says_nothing_more(walls):
+    _, p = walls
+    said = _at(p, "He said nothing.") + len("He said nothing.")
+    listening = _at(p, "Listening")
+    assert cite.quote_paragraphs(p, said, listening + 9) == (4, 4)  # starts in the break: paragraph 4
+    assert cite.quote_paragraphs(p, said - 8, listening) == (3, 3)  # ends at the break: paragraph 3
+    assert cite.quote_paragraphs(p, p.start - 1, p.end) == (1, 5)  # outside the passage
+    # A passage whose sentences do not show its paragraph breaks keeps its own range.
+    flat = replace(p, sentences=((p.start, p.end),))
+    assert cite.for_quote(flat, ONE).paragraph == 1 and cite.for_quote(flat, ONE).paragraph_end == 5
+    assert cite.for_quote(p, "not in the passage") == p
+    # A PDF's page stays the passage's: a Passage does not record where its pages break.
+    assert cite.for_quote(replace(p, page=3), LAST).page == 3
+    assert "page 3, paragraph 5," in format_citation(replace(p, page=3), LAST)
+    assert cite.where(p).endswith("paragraphs 1–5, walls.txt") and "paragraph 5," in cite.where(cite.for_quote(p, LAST))
+
+
+def test_quotation_marks_inside_a_citation_become_single(walls):
+    _, p = walls
+    quote = ONE + "\n" + AFTER_A_NEWLINE
+    plain = format_citation(p, quote, None, "plain")
+    assert plain.startswith("“Then one day a friend says 'come back' and we cannot. "
+                            "She asked, ‘Do you love me?’” — Unknown author, Walls & closeness, paragraphs 2–3, ")
+    apa = format_citation(p, quote, None, "apa")
+    assert apa.startswith("“Then one day a friend says 'come back' and we cannot. She asked, ‘Do you love me?’” (")
+    assert "””" not in plain + apa and '"”' not in plain + apa
+    info = DocumentInfo(p.source, title='The "Wall" essay: notes')
+    assert "(“The 'Wall' essay”, n.d., paras. 2–3)" in format_citation(p, quote, info, "apa")
+    # Markdown quotes in a block quote, without marks: the quote stays verbatim there.
+    md = cite.md_unescape(format_citation(p, quote, None, "markdown"))
+    assert md.startswith('> Then one day a friend says "come back" and we cannot. She asked, “Do you love me?”\n')
+    assert cite.nested('“a” "b" ‘c’ don’t') == "‘a’ 'b' ‘c’ don’t"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("# Walls & closeness", "\\# Walls & closeness"),  # a heading; & that makes no entity
+    ("Walls & closeness #1, the end #", "Walls & closeness #1, the end \\#"),  # a heading's closing #
+    ("Tom &amp; Jerry &#39;", "Tom \\&amp; Jerry \\&#39;"),  # entities
+    ("snake_case and a * b, not *this* or _that_", "snake_case and a * b, not \\*this\\* or \\_that\\_"),
+    ("- item", "\\- item"), ("+ item", "\\+ item"), ("* item", "\\* item"), ("-5 degrees", "-5 degrees"),
+    ("1984. A year", "1984\\. A year"), ("3) three", "3\\) three"), ("3.14 and 1) mid-line", "3.14 and 1) mid-line"),
+    ("> quoted", "\\> quoted"), ("a > b < c", "a > b < c"), ("<b>bold</b> <http://x>", "\\<b>bold\\</b> \\<http://x>"),
+    ("[1] and [sic] stay, [x](y) [a][b] do not", "[1] and [sic] stay, [x\\](y) [a\\][b] do not"),
+    ("[ref]: http://x", "[ref\\]: http://x"), ("`code`", "\\`code\\`"), ("~~gone~~ a ~ b", "\\~\\~gone\\~\\~ a ~ b"),
+    ("---", "\\---"), ("===", "\\==="), ("~~~", "\\~~~"), ("|--|:-:|", "\\|--\\|\\:-\\:\\|"), ("a | b", "a | b"),
+    ("C:\\dir \\* end\\", "C:\\dir \\\\\\* end\\\\"), ("   # three spaces", "   \\# three spaces"),
+    ("Questions: why? (And how!)", "Questions: why? (And how!)"),
+])
+def test_md_text_escapes_only_what_markdown_would_read_there(text, expected):
+    assert cite.md_text(text) == expected
+    assert cite.md_unescape(expected) == text
+
+
+def test_md_text_renders_literally_and_the_page_keeps_its_strict_escape():
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    lines = ["# Walls & closeness", "Tom &amp; Jerry", "*a* _b_ **c** ~~d~~ `e`", "- x", "1. y", "> z",
+             "[x](javascript:alert(1))", "![i](y)", "[r]: http://x", "<script>alert(1)</script>",
+             "<http://x>", "---", "===", "~~~", "```", "a | b", "|---|---|", "Title ##", "end\\", "\\*"]
+    for label in (False, True):
+        for line in lines:
+            html_out = md.render(f"a [*{cite.md_text(line, label=True)}*](http://h/)" if label else cite.md_text(line))
+            tags = set(re.findall(r"</?(\w+)", html_out))
+            assert tags <= ({"p", "a", "em"} if label else {"p"}), (line, html_out)
+        doc = "\n".join(f"> {cite.md_text(line)}" for line in lines)  # a quote's lines, as in a handout
+        rendered = md.render(doc)
+        assert set(re.findall(r"</?(\w+)", rendered)) == {"blockquote", "p"}
+        import html as html_module
+
+        assert html_module.unescape(rendered[len("<blockquote>\n<p>"):-len("</p>\n</blockquote>\n")]) == "\n".join(lines)
+    # The page's Markdown elements keep the strict escape (Streamlit adds :emoji:, $math$).
+    assert cite.md_escape("snake_case :smile: $x$ a & b") == "snake\\_case \\:smile: \\$x\\$ a & b"
+    assert cite.md_text("snake_case :smile: $x$ a & b") == "snake_case :smile: $x$ a & b"
 
 
 # --- the catalogue ---------------------------------------------------------------------------

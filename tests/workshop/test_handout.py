@@ -16,7 +16,7 @@ from ingest import build_index
 from core.documents import read_text
 from search import open_searcher
 from workshop.basket import Basket, BasketItem
-from workshop.cite import md_unescape
+from workshop.cite import for_quote, md_unescape, paragraph_range
 from workshop.handout import FORMATS, export, filename
 from workshop.verify import Verifier
 
@@ -140,7 +140,8 @@ def test_exported_quotes_equal_the_files_in_order_with_notes(basket, seed_corpus
         for line in item.note.splitlines():
             assert line in got["text"]
         assert FLAG not in got["text"] and "not verified" not in got["text"]
-        assert re.search(rf"\b(paragraphs?|paras?\.) {item.passage.paragraph}\b", got["text"])
+        cited = for_quote(item.passage, item.quote, item.quote_start)  # the quote's paragraphs
+        assert re.search(rf"\b(paragraphs?|paras?\.) {paragraph_range(cited)}\b", got["text"])
         assert item.title.split()[0] in got["text"]
     assert any("\n" in i.quote for i in basket)
 
@@ -250,8 +251,8 @@ def test_markdown_csv_docx_keep_hostile_text_verbatim_but_inert(hostile):
     corpus, basket = hostile
     item = list(basket)[0]
     raw = export(basket, "markdown", Verifier(corpus), "markdown", "T", DATE).decode()
-    assert not re.search(r"(?<!\\)<", raw)  # every "<" is escaped: no HTML in the Markdown
-    assert not re.search(r"(?<!\\)\]\(javascript:", raw) and "\\<script\\>" in raw
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", raw)  # no tag starts unescaped: no HTML in the Markdown
+    assert not re.search(r"(?<!\\)\]\(javascript:", raw) and "\\<script>" in raw
     assert read_markdown(raw.encode())["items"][0]["quote"] == item.quote
     for fmt in ("csv", "docx"):
         assert READERS[fmt](export(basket, fmt, Verifier(corpus), "plain", "T", DATE))["items"][0]["quote"] == item.quote
@@ -263,3 +264,46 @@ def test_csv_free_text_cannot_be_a_formula(searcher, seed_corpus):
     row = read_csv(export(basket, "csv", Verifier(seed_corpus), "plain", "+SUM(1)", DATE))["items"][0]["row"]
     assert row["note"].startswith("'=") and row["handout"].startswith("'+")
     assert row["quote"] == r.quote
+
+
+# --- a quote's own paragraphs; Markdown that reads as plain text -----------------------------
+
+def _item(passage, quote: str, note: str = "") -> BasketItem:
+    start = passage.start + passage.text.index(quote)
+    return BasketItem.from_passage(passage, start, start + len(quote), note)
+
+
+@pytest.mark.parametrize("quote, numbers", [('a friend says "come back"', "2"),
+                                            ("He said nothing.\n\n- Listening helps.", "3–4")])
+def test_handouts_cite_the_paragraphs_of_the_quote(walls, quote, numbers):
+    corpus, p = walls
+    basket = Basket([_item(p, quote)])
+    words = "paragraphs" if "–" in numbers else "paragraph"
+    row = read_csv(export(basket, "csv", Verifier(corpus), "plain", TITLE, DATE))["items"][0]["row"]
+    assert row["paragraph"] == numbers and row["quote"] == quote  # the quote verbatim, its own marks kept
+    assert row["citation"] == f"Unknown author, Walls & closeness, {words} {numbers}, walls.txt"
+    apa = read_csv(export(basket, "csv", Verifier(corpus), "apa", TITLE, DATE))["items"][0]["row"]["citation"]
+    assert f"{'paras' if '–' in numbers else 'para'}. {numbers})" in apa
+    for fmt in ("markdown", "html", "docx"):
+        got = READERS[fmt](export(basket, fmt, Verifier(corpus), "plain", TITLE, DATE))["items"][0]
+        assert got["quote"] == quote and f"{words} {numbers}," in got["text"] and "1–5" not in got["text"]
+
+
+def test_markdown_handout_reads_as_plain_text_and_renders_literally(walls):
+    corpus, p = walls
+    note = "Bring *two* questions & a pen_name.\n# not a heading\n1. not a list"
+    basket = Basket([BasketItem.from_passage(p, note=note)])
+    for style in ("plain", "markdown", "apa"):
+        raw = export(basket, "markdown", Verifier(corpus), style, "Walls & closeness: #1", DATE).decode()
+        assert raw.startswith("# Walls & closeness: #1\n\n7 March 2025\n\n## 1. Walls & closeness\n\n")
+        assert ('> We build walls slowly. Nobody notices at first.\n>\n'
+                '> Then one day a friend says "come back" and we cannot.\n'
+                '> She asked, “Do you love me?” He said nothing.\n>\n'
+                '> \\- Listening helps.\n> \\- Patience helps too.\n') in raw  # only the list marks escaped
+        assert "*Note:* Bring \\*two\\* questions & a pen_name.  \n\\# not a heading  \n1\\. not a list" in raw
+        assert "\\&" not in raw and re.search(r"(paragraphs|paras\.) 1–5\b", raw)
+        markdown_it = pytest.importorskip("markdown_it")
+        page = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(raw)
+        tags = set(re.findall(r"</?(\w+)", page))
+        assert tags <= {"h1", "h2", "p", "blockquote", "em", "strong", "br", "a"}, tags
+        assert "<li>" not in page and "<h1>Walls &amp; closeness: #1</h1>" in page
