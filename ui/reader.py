@@ -7,6 +7,7 @@ shown. Every piece of document text goes through `render.esc` before it becomes 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -121,7 +122,7 @@ def reader_html(blocks: Sequence[Block], selected: str, quote_start: int | None 
     for b in blocks:
         p = b.passage
         if p is None:
-            parts.append(f'<div class="between">{render.esc(b.text)}</div>')
+            parts.append(between_html(b.text))
             continue
         number = cite.paragraph_range(p) if p.paragraph_end > numbered else ""
         numbered = max(numbered, p.paragraph_end)
@@ -140,6 +141,23 @@ def reader_html(blocks: Sequence[Block], selected: str, quote_start: int | None 
                      f'<p class="text{" code" if p.kind == "code" else ""}">{tag}{body}</p></div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+HEADING = re.compile(r"(#{1,6})[ \t]+(\S.*?)[ \t#]*")  # a heading line as ingest writes it ("## Sockets")
+
+
+def between_html(text: str) -> str:
+    """Text between passages (headings, page furniture), dimmed; a heading line shown as a
+    heading, without the "#" marks that stand for its level in the extracted text."""
+    lines = []
+    for line in text.split("\n"):
+        m = HEADING.fullmatch(line.strip())
+        if m:
+            level = min(len(m.group(1)), 4)
+            lines.append(f'<span class="heading h{level}">{render.esc(m.group(2))}</span>')
+        else:
+            lines.append(render.esc(line))
+    return f'<div class="between">{"<br>".join(lines)}</div>'
 
 
 def reader_head_html(reading: Reading, passage: Passage, author: str = "") -> str:

@@ -66,6 +66,11 @@ CSS = """
 .essay-reader .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 .essay-reader .between { white-space: pre-wrap; overflow-wrap: anywhere; margin: .6rem 0 .6rem 2.8rem;
   font-size: .9rem; font-weight: 600; opacity: .6; }
+.essay-reader .between .heading { display: inline-block; font-weight: 650; opacity: 1;
+  margin: .3rem 0 .1rem 0; }
+.essay-reader .between .heading.h1 { font-size: 1.3rem; }
+.essay-reader .between .heading.h2 { font-size: 1.15rem; }
+.essay-reader .between .heading.h3, .essay-reader .between .heading.h4 { font-size: 1.02rem; }
 .essay-reader .para.current { background: rgba(255, 224, 102, .16); box-shadow: inset 3px 0 0 #e0b400;
   scroll-margin-top: 6rem; }
 .essay-reader .para.current .num { opacity: .9; }

@@ -71,13 +71,20 @@ def test_document_blocks_cover_the_whole_text_in_order():
     assert reader.matches(DOC, doc_passages()) and not reader.matches("x" + DOC, doc_passages())
 
 
+def test_headings_between_passages_lose_their_marks_and_other_lines_stay_text():
+    out = reader.between_html("# Sorting HOW TO\nBack to top\n### <Key> functions ##\n#hashtag line")
+    assert out == ('<div class="between"><span class="heading h1">Sorting HOW TO</span><br>Back to top<br>'
+                   '<span class="heading h3">&lt;Key&gt; functions</span><br>#hashtag line</div>')
+
+
 def test_reader_html_numbers_paragraphs_marks_the_quote_and_escapes_everything():
     passages = doc_passages()
     blocks = reader.document_blocks(DOC, passages)
     second = passages[1]
     out = reader.reader_html(blocks, "p2a", second.start, second.start + len("Second <b>para</b>."))
     assert '<div class="between">A &lt;Title&gt;</div>' in out
-    assert '<div class="between">## Section *one*</div>' in out  # no Markdown applied
+    # a heading without its "##", no Markdown applied to it
+    assert '<div class="between"><span class="heading h2">Section *one*</span></div>' in out
     assert "First para &amp; more." in out and "<b>" not in out
     assert ('<div class="para current" id="reader-current" data-passage="p2a"><span class="num" '
             'title="Paragraph 2">2</span><p class="text"><mark>Second &lt;b&gt;para&lt;/b&gt;.</mark></p>') in out
@@ -177,7 +184,7 @@ def test_the_reader_shows_a_web_page_as_the_text_extracted_at_ingest(tmp_path, s
     assert reading.complete and not reading.problem
     out = reader.reader_html(reading.blocks, passages[-1].id)
     assert "<article>" not in out and "Home" not in out  # the extracted text, not the markup
-    assert "telling small things honestly" in out and "The Logbooks</div>" in out
+    assert "telling small things honestly" in out and "The Logbooks</span></div>" in out and "## The Logbooks" not in out
     assert "<mark>Their logbooks speak of storms" in out
     (corpus / "rock.html").write_text(page.replace("storms", "gales"), encoding="utf-8")
     reading = reader.open_document(Verifier.for_index(loaded), passages, "rock.html")
