@@ -329,3 +329,124 @@ def test_the_page_on_milvus_answers_says_when_the_server_is_down_and_recovers(pa
     expect(page.locator(".essay-card mark").first).to_be_visible()
     if question == QUESTION:
         expect(page.locator(".essay-card mark").first).to_have_text(expected)
+
+
+# --- the workshop page: nothing lost, notices, and how quick a click is ----------------------------
+
+def sidebar_count(page, n: int) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(f"Handout basket ({n})")
+
+
+def test_a_reload_and_a_new_browser_keep_the_basket(page, browser, app_url, searcher):
+    from playwright.sync_api import expect
+
+    results = searcher.search(QUESTION).results
+    open_page(page, app_url)
+    ask(page, QUESTION)
+    add_to_basket(page, results[0].passage.id, 1)
+    add_to_basket(page, results[2].passage.id, 2)
+    page.wait_for_url(lambda url: "b=" in url)
+    link = page.url
+    page.reload()
+    expect(page.get_by_label("Your question")).to_be_visible()
+    sidebar_count(page, 2)
+    fresh = browser.new_context(viewport=VIEWPORT)  # another browser: no cookies, no session
+    try:
+        other = fresh.new_page()
+        other.goto(link)
+        sidebar_count(other, 2)
+        expect(other.locator(".essay-basket-item").first).to_contain_text(results[0].title)
+    finally:
+        fresh.close()
+
+
+def test_collect_from_the_themes_page_and_read_in_the_reader(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(app_url.rstrip("/") + "/themes")
+    expect(page.get_by_role("heading", name="Themes")).to_be_visible()
+    settle(page)
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Ask")
+    add = page.locator('[class*="st-key-add-map-"] button').first
+    add.scroll_into_view_if_needed()
+    add.click()
+    sidebar_count(page, 1)
+    settle(page)
+    opener = page.locator('[class*="st-key-open-map-"] button').first
+    opener.scroll_into_view_if_needed()
+    opener.click()
+    expect(page.locator("#reader-current")).to_be_visible()
+    sidebar_count(page, 1)
+
+
+def test_the_page_says_when_it_repaired_a_typo_or_shortened_a_question(page, app_url, settings):
+    from playwright.sync_api import expect
+
+    open_page(page, app_url)
+    box = page.get_by_label("Your question")
+    box.fill("what is emotional intimasy")
+    box.press("Enter")
+    expect(page.get_by_text("Showing results for")).to_be_visible()
+    settle(page)
+    page.locator(".st-key-as-typed button").click()
+    page.wait_for_url(lambda url: "exact=1" in url)
+    expect(page.get_by_text("Showing results for")).to_have_count(0)
+    settle(page)
+    box.fill("Why does trust matter? " + "really " * 400)
+    box.press("Enter")
+    expect(page.get_by_text(f"shortened to the first {settings.max_query_chars:,} characters")).to_be_visible()
+    settle(page)
+    from urllib.parse import parse_qs, urlsplit
+    assert len(parse_qs(urlsplit(page.url).query)["q"][0]) <= settings.max_query_chars
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def test_how_quick_a_click_is(page, app_url, searcher, capsys):
+    """Warm timings in a real browser, printed (not asserted: the machines are shared):
+    Enter to the first card of a new question, a basket action, and opening "More like this"."""
+    questions = ["What does intimacy encompass beyond physical closeness?",
+                 "How do some people protect themselves after being hurt?",
+                 "Why can a busy lifestyle hurt closeness?",
+                 "What are the signs of low emotional intimacy?",
+                 "What does it mean to feel emotionally safe with someone?",
+                 "How does vulnerability build trust?"]
+    open_page(page, app_url)
+    ask(page, questions[-1])  # warm
+    box = page.get_by_label("Your question")
+    enter, add, like = [], [], []
+    for n, question in enumerate(questions[:-1]):
+        expected = searcher.search(question).results[0]
+        box.fill(question)
+        started = time.perf_counter()
+        box.press("Enter")
+        page.wait_for_function(
+            "q => { const m = document.querySelector('.essay-card mark'); return m && m.innerText === q; }",
+            arg=expected.quote.replace("\r", ""), polling="raf", timeout=WAIT_MS)
+        enter.append(time.perf_counter() - started)
+        settle(page)
+        button = page.locator(f".st-key-add-{expected.passage.id} button")
+        started = time.perf_counter()
+        button.click()
+        page.wait_for_function(
+            "n => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('Handout basket (' + n + ')')",
+            arg=n + 1, polling="raf", timeout=WAIT_MS)
+        add.append(time.perf_counter() - started)
+        settle(page)
+        expander = page.locator(f".st-key-like-{expected.passage.id} summary")
+        started = time.perf_counter()
+        expander.click()
+        page.wait_for_function(
+            "k => document.querySelector('.st-key-like-' + k + ' .essay-card') !== null",
+            arg=expected.passage.id, polling="raf", timeout=WAIT_MS)
+        like.append(time.perf_counter() - started)
+        settle(page)
+    with capsys.disabled():
+        print(f"\nwarm, in a real browser (median of {len(enter)}): Enter to first card "
+              f"{median(enter):.2f} s, a basket action {median(add):.2f} s, "
+              f"More like this {median(like):.2f} s (max {max(enter):.2f} / {max(add):.2f} / {max(like):.2f} s)")
