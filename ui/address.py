@@ -109,4 +109,6 @@ def page_url(configured: str = "", context_url: str | None = None) -> str:
 
 def basket_link(base_url: str, basket_id: str) -> str:
     """The address that opens a saved basket (read-only when `basket_id` is its share id)."""
-    return f"{base_url}?{urlencode({'b': basket_id})}"
+    parts = urlsplit(base_url)
+    page = urlunsplit(parts._replace(path=parts.path or "/", query="", fragment=""))
+    return f"{page}?{urlencode({'b': basket_id})}"

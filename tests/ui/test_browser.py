@@ -450,3 +450,36 @@ def test_how_quick_a_click_is(page, app_url, searcher, capsys):
         print(f"\nwarm, in a real browser (median of {len(enter)}): Enter to first card "
               f"{median(enter):.2f} s, a basket action {median(add):.2f} s, "
               f"More like this {median(like):.2f} s (max {max(enter):.2f} / {max(add):.2f} / {max(like):.2f} s)")
+
+
+@pytest.fixture(scope="module")
+def upload_url(seed_index, tmp_path_factory):
+    """The page with uploads switched on and a passphrase set by the host."""
+    log = tmp_path_factory.mktemp("uploads") / "streamlit.log"
+    settings = {"ESSAYS_ALLOW_UPLOADS": "1", "ESSAYS_UPLOAD_PASSPHRASE": "tea at five"}
+    try:
+        with bench_load().serve(seed_index, log, settings=settings) as running:
+            yield running.url, log
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
+def test_a_wrong_passphrase_is_refused_and_the_right_one_unlocks_uploads(page, upload_url):
+    from playwright.sync_api import expect
+
+    url, log = upload_url
+    open_page(page, url)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("Add documents", exact=True)).to_be_visible()
+    expect(sidebar.locator('[data-testid="stFileUploader"]')).to_have_count(0)
+    box = sidebar.get_by_label("Passphrase to add documents")
+    box.fill("coffee at nine")
+    sidebar.get_by_role("button", name="Unlock uploads").click()
+    expect(sidebar.get_by_text("That is not the passphrase.")).to_be_visible()
+    expect(sidebar.locator('[data-testid="stFileUploader"]')).to_have_count(0)
+    settle(page)
+    box.fill("tea at five")
+    sidebar.get_by_role("button", name="Unlock uploads").click()
+    expect(sidebar.locator('[data-testid="stFileUploader"]')).to_be_visible()
+    assert "tea at five" not in page.url and "coffee" not in page.url
+    assert "tea at five" not in log.read_text(encoding="utf-8")

@@ -191,3 +191,16 @@ def test_the_reader_shows_a_web_page_as_the_text_extracted_at_ingest(tmp_path, s
     assert not reading.complete and reading.problem == "file changed since indexing"
 
 
+
+
+def test_the_address_carries_a_basket_id_of_the_right_shape_and_the_as_typed_flag():
+    from ui.address import View, basket_link, view_from_params, view_to_params
+
+    good = "c8uWU-lO3hl7qigivWBD7UU5umD0BkGW"
+    view = view_from_params({"q": "trust", "b": good, "exact": "1"}, 5, [])
+    assert view.b == good and view.exact
+    assert view_to_params(view) == {"q": "trust", "k": "5", "b": good, "exact": "1"}
+    assert view_from_params({"b": "../../etc"}, 5, []).b == ""  # not an id: ignored
+    assert view_to_params(View(exact=True)) == {}  # no question: nothing to search as typed
+    assert basket_link("http://127.0.0.1:8501", good) == f"http://127.0.0.1:8501/?b={good}"
+    assert basket_link("https://example.org/app/", good) == f"https://example.org/app/?b={good}"
