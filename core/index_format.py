@@ -270,6 +270,7 @@ def new_build(index_dir: Path):
     builds.mkdir(parents=True, exist_ok=True)
     remove_leftovers(builds)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    os.chmod(tmp, 0o777 & ~current_umask())  # as readable as any folder made here (mkdtemp: 0700)
     (tmp / SEGMENTS).mkdir()
     try:
         yield tmp
@@ -332,17 +333,57 @@ def read_stored_text(build: Path, entry: TextEntry) -> str:
 # --- CURRENT, the lock, and atomic files -----------------------------------------------------
 
 def current_build(index_dir: Path) -> Path | None:
-    """The folder of the build being served, or None when there is none."""
+    """The folder of the build being served, or None when there is none. With CURRENT lost
+    (deleted, emptied), the newest complete build (one with a manifest) is the current one."""
     pointer = Path(index_dir) / CURRENT
-    if not pointer.is_file():
+    if pointer.is_file():
+        name = pointer.read_text(encoding="utf-8", errors="replace").strip()  # garbage: no such build
+        if name:
+            return Path(index_dir) / BUILDS / name
+    return newest_build(Path(index_dir) / BUILDS)
+
+
+def newest_build(builds: Path) -> Path | None:
+    """The most recently written complete build in `builds` (temporary folders never count)."""
+    try:
+        done = [d for d in builds.iterdir()
+                if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file()]
+    except OSError:
         return None
-    name = pointer.read_text(encoding="utf-8", errors="replace").strip()  # garbage: no such build
-    return Path(index_dir) / BUILDS / name if name else None
+    return max(done, key=lambda d: (written(d), d.name), default=None)
+
+
+def ingest_running(index_dir: Path) -> bool:
+    """Is an ingest writing this index folder now (holding its lock)?"""
+    try:
+        with open(Path(index_dir) / ".lock", "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
+def check_folder(index_dir: Path) -> None:
+    """IndexProblem when the index folder's path names something that is not a folder."""
+    path = Path(index_dir)
+    if path.exists() and not path.is_dir():
+        raise IndexCorrupt(f"{path} is a file, not an index folder: name a folder (it is created when "
+                           "missing), e.g. --index-dir index/")
 
 
 @contextmanager
 def write_lock(index_dir: Path):
-    index_dir.mkdir(parents=True, exist_ok=True)
+    check_folder(index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise PermissionError(f"The index folder {index_dir} cannot be created here (permission "
+                              "denied): choose a folder you may write to with --index-dir or "
+                              "ESSAYS_INDEX_DIR.") from None
     with open(index_dir / ".lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -430,11 +471,63 @@ def remove_leftovers(builds: Path) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def prune(builds: Path, keep: Path) -> None:
-    old = sorted(
+PRUNE_AFTER_S = 3600  # a replaced build stays this long, for readers that still use it
+
+
+def prune(builds: Path, keep: Path, now: float | None = None) -> None:
+    """Remove old builds: never the current one (`keep`) or the one before it, and another only
+    when the build that replaced it is more than PRUNE_AFTER_S old (a page or CLI that loaded it
+    may still be answering from it)."""
+    now = time.time_ns() if now is None else int(now * 1e9)
+    done = sorted(
         (d for d in builds.iterdir() if d.is_dir() and not d.name.startswith(".") and d != keep),
         # by when they were written: names carry the time only to the second
-        key=lambda d: (d.stat().st_mtime_ns, d.name),
+        key=lambda d: (written(d), d.name),
     )
-    for d in old[: max(0, len(old) - (KEEP_BUILDS - 1))]:
-        shutil.rmtree(d, ignore_errors=True)
+    later = done[1:] + [keep]
+    for d, successor in list(zip(done, later))[: max(0, len(done) - (KEEP_BUILDS - 1))]:
+        if now - written(successor) > PRUNE_AFTER_S * 1e9:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def written(build: Path) -> int:
+    """When a build was committed (its manifest's time; later caches do not count), in ns."""
+    try:
+        return (build / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return build.stat().st_mtime_ns
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def verify_build(index_dir: Path) -> tuple[Path | None, list[str], int]:
+    """Every file of the current build checked against the sha256 its manifest records, in
+    full whatever its size (loading checks large segments by size and shape only): (the build,
+    what is wrong, bytes read)."""
+    from .documents.find import file_sha256
+
+    build = current_build(index_dir)
+    if build is None:
+        return None, [f"there is no index in {index_dir}"], 0
+    manifest = read_manifest(build, index_dir)
+    wrong, read = [], 0
+    for entry in manifest.segments:
+        folder = build / SEGMENTS / entry.name
+        for name, sha in sorted(entry.files.items()):
+            path = folder / name
+            if not path.is_file():
+                wrong.append(f"{entry.name}/{name} is missing")
+                continue
+            read += path.stat().st_size
+            if file_sha256(path) != sha:
+                wrong.append(f"{entry.name}/{name} does not match its sha256 (damaged or altered)")
+    for source, text in sorted(manifest.texts.items()):
+        try:
+            read += len(read_stored_text(build, text).encode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            wrong.append(f"the stored text of {source}: {err}")
+    return build, wrong, read

@@ -1,4 +1,5 @@
 """python -m ingest [PATH ...] [--index-dir DIR] [--model NAME] [--full] [--json]: build the index.
+python -m ingest --verify [--index-dir DIR]: check every file of the index against its checksum.
 
 Incremental: only new and changed documents are read and embedded; --full embeds them all."""
 from __future__ import annotations
@@ -37,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="print a summary as one JSON object (documents added, changed, removed, "
                         "unchanged; passages embedded)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--verify", action="store_true",
+                        help="build nothing: check every file of the current index against the "
+                        "sha256 its manifest records (loading checks segments over 256 MB by size "
+                        "and shape only)")
     args = parser.parse_args(argv)
+    if args.verify:
+        return verify(args)
 
     paths = args.paths or [DEFAULT_CORPUS]
     try:
@@ -62,6 +69,26 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['unchanged']} unchanged; passages: {how}")
         for s in report.skipped:
             print(f"  skipped {s.source}: {s.reason}")
+    return 0
+
+
+def verify(args) -> int:
+    """--verify: every file of the current build read and checked; 1 when any is wrong."""
+    from core import index_format as fmt
+
+    try:
+        index_dir = args.index_dir or Settings.from_env().index_folder()
+        build, wrong, read = fmt.verify_build(index_dir)
+    except (EssaysError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if wrong:
+        for problem in wrong:
+            print(f"damaged: {problem}", file=sys.stderr)
+        print(f"error: the index in {index_dir} is damaged. {fmt.rebuild_hint(index_dir)} --full",
+              file=sys.stderr)
+        return 1
+    print(f"verified {read / 1e6:,.1f} MB of {build}: every file matches its checksum")
     return 0
 
 

@@ -18,8 +18,10 @@ otherwise, or with `full=True`, every document is embedded again. Progress is re
 """
 from __future__ import annotations
 
+import errno
 import secrets
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -170,6 +172,11 @@ def build_index(
         try:
             return write(paths, index_dir, settings, root, files, hashes, found, on_event, progress,
                          embedder, started)
+        except (RuntimeError, sqlite3.Error) as err:  # faiss and SQLite report a full disk so
+            if "space" not in str(err).lower() and "full" not in str(err).lower():
+                raise
+            raise OSError(errno.ENOSPC, f"No space left on device while writing the index in {index_dir} "
+                          "(the previous index keeps serving): free some space and run the ingest again") from err
         finally:
             if found.previous is not None:
                 found.previous.close()

@@ -32,6 +32,7 @@ class LoadedIndex:
     manifest: Manifest
     store: LocalStore
     derived: dict = field(default_factory=dict, init=False, repr=False)
+    updating: bool = field(default=False, init=False)  # an ingest is writing a newer build meanwhile
     lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     @property
@@ -65,6 +66,7 @@ def load_index(index_dir: Path, settings: Settings, check_corpus: bool = True) -
     """The current build of `index_dir`, when it matches `settings` and, with `check_corpus`,
     the documents on disk. (The model's vector dimension is checked once the model is loaded.)"""
     index_dir = Path(index_dir)
+    fmt.check_folder(index_dir)
     build = fmt.current_build(index_dir)
     if build is None:
         raise IndexMissing(f"No index in {index_dir} yet. Build it with: python -m ingest --index-dir {index_dir}")

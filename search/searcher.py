@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from core import index_format as fmt
-from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem, StoreUnavailable
+from core.errors import EmptyQuestion, IndexCorrupt, IndexProblem, IndexStale, StoreUnavailable
 from core.model import Embedder, load_embedder, load_reranker
 from core.passage import Passage
 from core.settings import DEFAULT_CORPUS, Settings
@@ -360,6 +360,15 @@ def open_searcher(
         if not rebuild or isinstance(problem, (IndexCorrupt, StoreUnavailable)):
             raise
         on_event = on_event or print_event
+        if isinstance(problem, IndexStale) and not settings.milvus() and fmt.ingest_running(index_dir):
+            # the documents changed and an ingest is writing the new build: serve this one meanwhile
+            loaded, embedder = load_matching(index_dir, settings, check_corpus=False)
+            loaded.updating = True
+            on_event(Event("plan", "The documents changed and an ingest is updating the index; "
+                                   "answering from the previous build until it is done."))
+            searcher = Searcher(loaded, embedder, settings)
+            searcher.calibration  # noqa: B018
+            return searcher
         paths = corpus or previous_corpus(index_dir, settings) or [DEFAULT_CORPUS]
         on_event(Event("plan", f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…"))
         build_index(paths, index_dir, settings, on_event=on_event)
@@ -369,10 +378,10 @@ def open_searcher(
     return searcher
 
 
-def load_matching(index_dir: Path, settings: Settings) -> tuple[LoadedIndex, Embedder]:
+def load_matching(index_dir: Path, settings: Settings, check_corpus: bool = True) -> tuple[LoadedIndex, Embedder]:
     """The current build, checked against the settings and then against the model's dimension."""
     address = settings.milvus()
-    loaded = load_milvus(address, settings) if address else load_index(index_dir, settings)
+    loaded = load_milvus(address, settings) if address else load_index(index_dir, settings, check_corpus)
     embedder = load_embedder(settings.model_path(), settings.encoder)
     problem = loaded.manifest.mismatch(settings, address or index_dir, embedder.dimension)
     if problem is not None:

@@ -74,9 +74,10 @@ def cli(capsys, monkeypatch):
     from ingest.__main__ import main as ingest_main
     from search.cli import main as search_main
 
-    def run(program: str, *args: str, stdin: str | None = None) -> SimpleNamespace:
+    def run(program: str, *args: str, stdin: str | bytes | None = None) -> SimpleNamespace:
         if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
         capsys.readouterr()
         try:
             code = {"search": search_main, "ingest": ingest_main}[program]([str(a) for a in args])

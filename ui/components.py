@@ -38,7 +38,11 @@ def start_page() -> tuple[Settings, Searcher]:
     """What every page starts with: the stylesheet, the settings and the searcher."""
     st.html(render.CSS)
     settings = settings_or_explain()
-    return settings, searcher_or_explain(settings)
+    searcher = searcher_or_explain(settings)
+    if searcher.index.updating:
+        st.info("The documents changed and the index is being updated: answers come from the "
+                "previous index until the update is done.", icon=":material/sync:")
+    return settings, searcher
 
 
 def searcher_or_explain(settings: Settings) -> Searcher:

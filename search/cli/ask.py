@@ -44,7 +44,14 @@ def run(args) -> int:
     if args.question != "-":
         return answer(searcher, args.question, args)
     status = 0
-    for line in sys.stdin:
+    for n, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            print(f"error: line {n} of the input is not UTF-8 (byte {err.start + 1}); it was skipped",
+                  file=sys.stderr)
+            status = max(status, 1)
+            continue
         if line.strip():
             status = max(status, answer(searcher, line.strip(), args))
     return status

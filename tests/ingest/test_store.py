@@ -2,6 +2,8 @@
 indexes (with the rebuild that open_searcher does for the rebuildable ones)."""
 from __future__ import annotations
 
+import time
+
 import dataclasses
 import json
 import os
@@ -124,8 +126,9 @@ def test_build_writes_a_complete_index(tiny_index, settings):
     assert any(p.title == "Garden Notes" for p in loaded.passages)
 
 
-def test_old_builds_are_pruned_keeping_the_previous_one(built, settings):
+def test_old_builds_are_pruned_keeping_the_previous_one(built, settings, monkeypatch):
     corpus, index_dir, first = built
+    monkeypatch.setattr(store, "PRUNE_AFTER_S", 0)  # no grace: what remains is what is kept
     previous = first
     for _ in range(6):  # several builds within one second: their names alone cannot order them
         latest = _build(corpus, index_dir, settings)
@@ -133,6 +136,16 @@ def test_old_builds_are_pruned_keeping_the_previous_one(built, settings):
         assert _builds(index_dir) == sorted([previous.build.name, latest.build.name])
         assert store.KEEP_BUILDS == 2
         previous = latest
+
+
+def test_a_build_replaced_recently_stays_for_the_readers_still_using_it(built, settings):
+    corpus, index_dir, first = built
+    second = _build(corpus, index_dir, settings)
+    third = _build(corpus, index_dir, settings)
+    # `first` was replaced by `second` moments ago: a page may still answer from it
+    assert _builds(index_dir) == sorted([first.build.name, second.build.name, third.build.name])
+    store.prune(index_dir / store.BUILDS, keep=third.build, now=time.time() + store.PRUNE_AFTER_S + 60)
+    assert _builds(index_dir) == sorted([second.build.name, third.build.name])
 
 
 def test_error_while_writing_vectors_keeps_the_previous_build(built, settings, monkeypatch, tmp_path):

@@ -41,6 +41,15 @@ def test_stdin_questions_give_json_lines(seed_index, cli):
     assert [o["answered"] for o in objs] == [True, False]
 
 
+def test_a_line_of_stdin_that_is_not_utf8_is_reported_and_the_others_answered(seed_index, cli):
+    questions = "What does intimacy add to an independent life?\n".encode() + b"caf\xe9 \xff\n" + b"Why build walls?\n"
+    out = cli("search", "-", "--json", "--index-dir", str(seed_index), "--no-rebuild", stdin=questions)
+    assert out.returncode == 1
+    assert "line 2 of the input is not UTF-8" in out.stderr and "Traceback" not in out.stderr
+    objs = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [o["question"] for o in objs] == ["What does intimacy add to an independent life?", "Why build walls?"]
+
+
 def test_readable_text_output(seed_index, cli):
     out = cli("search", "Is true intimacy a single moment of closeness?", "--index-dir", str(seed_index))
     assert out.returncode == 0, out.stderr
