@@ -160,46 +160,65 @@ def passage_actions(settings: Settings, style: str, item: BasketItem, key: str,
                   icon=":material/playlist_add_check:" if there else ":material/playlist_add:",
                   help="This basket is read-only: make your own copy in the sidebar to add to it."
                   if read_only else None,
-                  on_click=change, args=(settings, style, Basket.add, item))
+                  on_click=whole_page, args=(change, settings, style, Basket.add, item))
         if on_open is not None:
             st.button("Open in reader", key=f"open-{key}", icon=":material/menu_book:",
-                      on_click=on_open, args=(item.passage_id,))
+                      on_click=whole_page, args=(on_open, item.passage_id))
 
 
 # --- the sidebar -------------------------------------------------------------------------------
 
+WHOLE_PAGE = "basket_whole_page"  # set by a basket action that changes more than the sidebar
+
+
 def sidebar(searcher: Searcher, settings: Settings, style: str, checker: Verifier, base: str,
             on_open) -> None:
     """The basket: its passages with notes, order and removal, its link, and the handout export
-    (`base`: the page's address, for the citations' links)."""
-    items = basket()
-    s = st.session_state
-    read_only = bool(s.get("basket_read_only"))
+    (`base`: the page's address, for the citations' links). A note, a move or the title redraws
+    the sidebar alone; an action that changes what the page shows ("In basket" on a card, the
+    reader) redraws the page."""
     with st.sidebar:
-        st.header(f"Handout basket ({len(items)})")
-        if s.get("basket_notice"):
-            st.warning(render.md_escape(s.pop("basket_notice")), icon=":material/info:")
-        if read_only:
-            st.info("A basket shared with you: you can read and export it. To change it, make "
-                    "your own copy.", icon=":material/visibility:")
-            st.button("Make my own copy", key="basket-copy", icon=":material/content_copy:",
-                      on_click=copy_shared, args=(settings,))
-        if not items:
-            st.caption("Empty. Add passages with “Add to basket” on a result, in the reader, under "
-                       "“More like this” or on the Themes page. The basket is saved on this server "
-                       "and comes back with the page's address.")
-            return
-        for n, item in enumerate(items, start=1):
-            gone = searcher.row(item.passage_id) is None
-            entry(settings, style, n, item, len(items), read_only, gone, on_open)
-        export(settings, style, checker, read_only, base)
-        share(base)
-        with st.container(horizontal=True, gap="small"):
-            if not read_only:
-                st.button("Empty the basket", key="empty", type="tertiary", icon=":material/delete_sweep:",
-                          on_click=empty, args=(settings, style))
-            st.button("Start a new basket", key="basket-new", type="tertiary", icon=":material/add:",
-                      on_click=start_new, args=(settings,))
+        basket_part(searcher, settings, style, checker, base, on_open)
+
+
+def whole_page(action, *args) -> None:
+    """A basket action after which the whole page is drawn again."""
+    action(*args)
+    st.session_state[WHOLE_PAGE] = True
+
+
+@st.fragment
+def basket_part(searcher: Searcher, settings: Settings, style: str, checker: Verifier, base: str,
+                on_open) -> None:
+    s = st.session_state
+    if s.pop(WHOLE_PAGE, False):
+        st.rerun(scope="app")
+    items = basket()
+    read_only = bool(s.get("basket_read_only"))
+    st.header(f"Handout basket ({len(items)})")
+    if s.get("basket_notice"):
+        st.warning(render.md_escape(s.pop("basket_notice")), icon=":material/info:")
+    if read_only:
+        st.info("A basket shared with you: you can read and export it. To change it, make "
+                "your own copy.", icon=":material/visibility:")
+        st.button("Make my own copy", key="basket-copy", icon=":material/content_copy:",
+                  on_click=whole_page, args=(copy_shared, settings))
+    if not items:
+        st.caption("Empty. Add passages with “Add to basket” on a result, in the reader, under "
+                   "“More like this” or on the Themes page. The basket is saved on this server "
+                   "and comes back with the page's address.")
+        return
+    for n, item in enumerate(items, start=1):
+        gone = searcher.row(item.passage_id) is None
+        entry(settings, style, n, item, len(items), read_only, gone, on_open)
+    export(settings, style, checker, read_only, base)
+    share(base)
+    with st.container(horizontal=True, gap="small"):
+        if not read_only:
+            st.button("Empty the basket", key="empty", type="tertiary", icon=":material/delete_sweep:",
+                      on_click=whole_page, args=(empty, settings, style))
+        st.button("Start a new basket", key="basket-new", type="tertiary", icon=":material/add:",
+                  on_click=whole_page, args=(start_new, settings))
 
 
 def entry(settings: Settings, style: str, n: int, item: BasketItem, count: int, read_only: bool,
@@ -228,9 +247,9 @@ def entry(settings: Settings, style: str, n: int, item: BasketItem, count: int, 
                       on_click=change, args=(settings, style, Basket.move, pid, 1))
             if not gone:
                 st.button("", key=f"read-{pid}", icon=":material/menu_book:", help="Open in the reader",
-                          type="tertiary", on_click=on_open, args=(pid,))
+                          type="tertiary", on_click=whole_page, args=(on_open, pid))
             st.button("", key=f"remove-{pid}", icon=":material/close:", help="Remove from the basket",
-                      type="tertiary", on_click=remove_item, args=(settings, style, pid))
+                      type="tertiary", on_click=whole_page, args=(remove_item, settings, style, pid))
 
 
 def share(base: str) -> None:

@@ -36,6 +36,7 @@ def settings_or_explain() -> Settings:
 
 def start_page() -> tuple[Settings, Searcher]:
     """What every page starts with: the stylesheet, the settings and the searcher."""
+    st.session_state.pop(basket.WHOLE_PAGE, None)  # this run draws the whole page anyway
     st.html(render.CSS)
     settings = settings_or_explain()
     searcher = searcher_or_explain(settings)
@@ -153,9 +154,13 @@ def show_passage(searcher: Searcher, settings: Settings, result, style: str, key
         more_like_this(searcher, settings, p.id, style, key, on_open)
 
 
+@st.fragment
 def more_like_this(searcher: Searcher, settings: Settings, passage_id: str, style: str, key: str,
                    on_open=open_passage) -> None:
-    """Passages elsewhere that say something similar; computed only when opened."""
+    """Passages elsewhere that say something similar; computed only when opened, and opening it
+    redraws this part of the page alone (adding one to the basket redraws the page)."""
+    if st.session_state.pop(basket.WHOLE_PAGE, False):
+        st.rerun(scope="app")
     box = st.expander("More like this", key=f"like-{key}", on_change="rerun", type="compact")
     with box:
         if not box.open:
