@@ -123,6 +123,32 @@ class Settings:
         20, "The largest document a page visitor may upload, in megabytes (with allow_uploads).",
         low=1, high=1000,
     )
+    # Bounded work per document: a document over one of these limits is skipped whole, with a
+    # message naming the limit and the setting (never cut: a document indexed in part would
+    # answer as though it were whole). Skipped files are read again by the next ingest, so a
+    # raised limit takes effect without --full; none of them is an index setting.
+    max_document_chars: int = _setting(
+        5_000_000, "The most characters of text one document may have (a web page: the text of "
+        "the whole page); a longer one is skipped with a message.", low=1000, high=1_000_000_000,
+    )
+    max_document_paragraphs: int = _setting(
+        200_000, "The most paragraphs (lines of text) one document may have; a document with "
+        "more is skipped with a message.", low=100, high=100_000_000,
+    )
+    max_document_passages: int = _setting(
+        20_000, "The most passages one document may be cut into; a document that makes more is "
+        "skipped with a message (each passage is embedded: 20,000 take minutes).",
+        low=10, high=10_000_000,
+    )
+    extract_seconds: int = _setting(
+        60, "The longest a web page, PDF or Word file may take to extract, in seconds; the "
+        "extracting process is stopped then and the document skipped.", low=1, high=86_400,
+    )
+    extract_memory_mb: int = _setting(
+        1024, "The most memory extracting one web page, PDF or Word file may take, in megabytes "
+        "(beyond the ~70 MB the extracting process starts with); a document that needs more is "
+        "skipped.", low=32, high=1_000_000,
+    )
     upload_passphrase: str = field(default="", repr=False, metadata={
         "help": "The passphrase a page visitor types to unlock uploads (with allow_uploads; "
                 "without one, uploads stay off). Set it in the environment only: it is never "
@@ -148,6 +174,12 @@ class Settings:
     basket_days: int = _setting(
         90, "How many days a saved basket is kept after its last change; 0 keeps them forever.",
         low=0, high=36500,
+    )
+    follow_links: bool = _setting(
+        False, "Read links (symbolic links to files or folders) whose target lies outside every "
+        "corpus folder named to ingest; off, such a link is skipped with a message (links inside "
+        "the corpus are always read). Changes what is indexed, so the index is rebuilt.",
+        index=True,
     )
 
     def __post_init__(self):

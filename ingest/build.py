@@ -31,14 +31,16 @@ from typing import Callable
 import numpy as np
 
 from core import index_format as fmt
-from core.documents import discover, file_stats, fingerprint, is_plain, relative
+from core.documents import file_stats, fingerprint, is_plain, relative
+from core.documents.find import find_documents
 from core.errors import IndexProblem, IngestError
 from core.index_format import Changes, Corpus, Counts, Manifest
 from core.model import load_embedder
 from core.segments import SEGMENTS, Segment, SegmentDocument, SegmentEntry, write_segment
 from core.settings import Settings
 
-from .steps import EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip
+from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip,
+                    record_skip)
 
 
 @dataclass
@@ -166,12 +168,12 @@ def build_index(
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with fmt.write_lock(index_dir):
-        root, files = discover(paths)
+        root, files, refused = find_documents(paths, settings.follow_links)
         hashes = fingerprint(root, files)
         found = plan(index_dir, settings, full, on_event)
         try:
             return write(paths, index_dir, settings, root, files, hashes, found, on_event, progress,
-                         embedder, started)
+                         embedder, started, refused)
         except (RuntimeError, sqlite3.Error) as err:  # faiss and SQLite report a full disk so
             if "space" not in str(err).lower() and "full" not in str(err).lower():
                 raise
@@ -194,7 +196,7 @@ def retired_ids(previous, kept: dict) -> set[str]:
 
 
 def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event, progress, embedder,
-          started) -> BuildReport:
+          started, refused=()) -> BuildReport:
     full_reason = found.full_reason
     previous = found.previous
     sources = [relative(root, f) for f in files]
@@ -208,6 +210,8 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
             full_reason, kept, previous = "vectors of another dimension", {}, None
             fresh_files = list(zip(files, sources))
     skipped: list[Skipped] = []
+    for source, reason in refused:  # links out of the corpus, folders that cannot be listed
+        record_skip(skipped, source, reason, on_event)
     entries: list[SegmentEntry] = []
     texts: dict[str, fmt.TextEntry] = {}
     live: dict[str, int] = {}  # passages that count in each segment

@@ -19,7 +19,8 @@ from typing import Callable
 
 from core import index_format as fmt
 from core import milvus
-from core.documents import discover, file_stats, fingerprint, relative
+from core.documents import file_stats, fingerprint, relative
+from core.documents.find import find_documents
 from core.errors import IndexProblem, IngestError
 from core.index_format import Changes, Corpus, Counts, Manifest
 from core.model import load_embedder
@@ -28,7 +29,8 @@ from core.segments import SegmentDocument, keyword_text
 from core.settings import Settings
 from core.text import keyword_token_lists, word_counts
 
-from .steps import EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip
+from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip,
+                    record_skip)
 
 TEXTS_FOLDER = "segments/milvus/texts"  # where the read side mirrors extracted texts (TextEntry.file)
 
@@ -135,7 +137,7 @@ def build_milvus(paths: list[Path], address: milvus.Address, settings: Settings,
 
 
 def write(client, paths, address, settings, on_event, progress, full, embedder, started) -> BuildReport:
-    root, files = discover(paths)
+    root, files, refused = find_documents(paths, settings.follow_links)
     hashes = fingerprint(root, files)
     sources = [relative(root, f) for f in files]
     previous, full_reason = previous_manifest(client, address, settings, full, on_event)
@@ -175,6 +177,8 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
 
     writer = Writer(client, address, next_row)
     skipped: list[Skipped] = []
+    for source, reason in refused:  # links out of the corpus, folders that cannot be listed
+        record_skip(skipped, source, reason, on_event)
     pending: list[SegmentDocument] = []
     embedding = None
     read_so_far = 0  # passages read, for the estimate of how many there will be

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.documents import SkipFile, read_document
+from core.documents.find import read_problem
 from core.index_format import Changes
 from core.passage import Passage
 from core.segments import SegmentDocument
@@ -25,7 +26,8 @@ EMBED_BATCH = 256  # passages embedded at a time (with their sentences), for pro
 @dataclass(frozen=True)
 class Event:
     """What ingest is doing, for a progress display: `stage` is one of "plan", "skipped",
-    "embed", "write" or "done"; `done` of `total` counts documents (plan) or passages (embed)."""
+    "warning" (a document read with some damage, e.g. bytes that are not UTF-8), "embed",
+    "write" or "done"; `done` of `total` counts documents (plan) or passages (embed)."""
     stage: str
     message: str
     done: int = 0
@@ -33,9 +35,10 @@ class Event:
 
 
 def is_note(event: Event) -> bool:
-    """Events worth a line of their own: files skipped, why nothing is reused, embedding starts."""
-    return event.stage == "skipped" or (event.stage in ("plan", "embed") and event.done == 0 and
-                                        (event.stage == "embed" or not event.total))
+    """Events worth a line of their own: files skipped, warnings, why nothing is reused,
+    embedding starts."""
+    return event.stage in ("skipped", "warning") or (
+        event.stage in ("plan", "embed") and event.done == 0 and (event.stage == "embed" or not event.total))
 
 
 def print_event(event: Event) -> None:
@@ -124,13 +127,31 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
 
 def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
                  on_event: Callable[[Event], None]):
-    """read_passages(...), or None after recording and reporting why the file is skipped."""
-    try:
-        return read_passages(f, source, settings)
-    except SkipFile as why:
-        skipped.append(Skipped(source, str(why)))
-        on_event(Event("skipped", f"skipped {source}: {why}"))
+    """read_passages(...), or None after recording and reporting why the file is skipped (one
+    file that cannot be read never stops the ingest). What decoding warns about (a few bytes
+    that are not UTF-8, replaced) is reported as a "warning" event."""
+    problem = read_problem(f)
+    if problem:
+        record_skip(skipped, source, problem, on_event)
         return None
+    try:
+        read = read_passages(f, source, settings)
+    except SkipFile as why:
+        record_skip(skipped, source, str(why), on_event)
+        return None
+    except OSError as err:  # made unreadable or removed while it was being read
+        why = read_problem(f) or f"cannot be read ({err.strerror or err})"
+        record_skip(skipped, source, why, on_event)
+        return None
+    for warning in getattr(read[2], "warnings", ()):
+        on_event(Event("warning", f"{source}: {warning}"))
+    return read
+
+
+def record_skip(skipped: list[Skipped], source: str, reason: str, on_event: Callable[[Event], None]) -> None:
+    """Record that a file (or folder) is skipped, and report it as a "skipped" event."""
+    skipped.append(Skipped(source, reason))
+    on_event(Event("skipped", f"skipped {source}: {reason}"))
 
 
 class Embedding:

@@ -96,7 +96,7 @@ def corpus_changes(manifest: Manifest) -> str:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         return f"{', '.join(missing)} no longer exists"
-    root, files = discover(paths)
+    root, files = discover(paths, bool(manifest.settings.get("follow_links", False)))
     return Changes.between(manifest.corpus.files, fingerprint(root, files, manifest.corpus.stats)).summary()
 
 

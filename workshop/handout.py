@@ -3,7 +3,8 @@
 Every handout has a title and a date, then the quotes in the basket's order, each with its
 note and its citation in the chosen style. Each quote is checked against its file first;
 one that no longer matches is printed with "[quote not verified: …]" beside it.
-Quotes are written verbatim (Markdown escapes and HTML entities decode back to the exact text).
+Quotes are written verbatim (Markdown escapes and HTML entities decode back to the exact text;
+in CSV, any cell that begins like a formula, = + - @, has a single quote put before it).
 """
 from __future__ import annotations
 
@@ -106,23 +107,31 @@ CSV_COLUMNS = ("handout", "date", "number", "quote", "verified", "note", "title"
 
 
 def _csv(rows: list[Entry], title: str, date: str, style: str) -> bytes:
+    """One row per quote under a header row. Every cell that a spreadsheet would run as a
+    formula is neutralised (`_cell`), the quote included: a quote that begins with "-" or "="
+    is written with a single quote before it; every other cell is written as it is."""
     buffer = io.StringIO()
     out = csv.writer(buffer)
     out.writerow(CSV_COLUMNS)
     for e in rows:
         i, p = e.item, e.item.passage
-        out.writerow([
-            _cell(title), _cell(date), e.number, i.quote,  # the quote stays verbatim
-            "yes" if e.verification.ok else e.verification.flag(), _cell(i.note),
-            _cell(e.info.title), _cell(p.section), e.paragraphs, _cell(e.info.author),
-            _cell(e.info.url), _cell(p.source), i.quote_start, i.quote_end, _cell(e.citation), e.link,
-        ])
+        out.writerow([_cell(str(value)) for value in (
+            title, date, e.number, i.quote,
+            "yes" if e.verification.ok else e.verification.flag(), i.note,
+            e.info.title, p.section, e.paragraphs, e.info.author,
+            e.info.url, p.source, i.quote_start, i.quote_end, e.citation, e.link,
+        )])
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
 def _cell(text: str) -> str:
-    """Free text that a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A cell that a spreadsheet will not run as a formula: text that begins with = + - @, a
+    tab or a carriage return gets a single quote before it (OWASP's advice); other text is
+    kept as it is."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 # --- HTML ------------------------------------------------------------------------------------
