@@ -205,3 +205,16 @@ def test_wrong_passphrases_are_limited(seed_index, monkeypatch):
     assert "Too many wrong passphrases" in texts(at)
     unlock(at, "correct horse battery")
     assert not at.get("file_uploader")  # not even the right one, once the limit is reached
+
+
+def test_the_handout_title_survives_a_visit_to_the_themes_page(seed_index, searcher, monkeypatch):
+    at = open_page(seed_index, monkeypatch, q=QUESTION)
+    first = searcher.search(QUESTION).results[0]
+    at.button(key=f"add-{first.passage.id}").click().run()
+    at.text_input(key="handout_title").set_value("Trust, week 4").run()
+    at.switch_page("pages/themes.py").run()
+    assert not at.exception
+    assert at.text_input(key="handout_title").value == "Trust, week 4"
+    at.switch_page("pages/ask.py").run()
+    assert at.text_input(key="handout_title").value == "Trust, week 4"
+    assert at.text_input(key="q").value == QUESTION
