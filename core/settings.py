@@ -25,8 +25,9 @@ PREFIX = "ESSAYS_"
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 # How documents are read and cut into passages (extraction, structure, passages): recorded
 # with each index like an index setting, and bumped when those rules change, so that an index
-# built by the older rules is rebuilt rather than served. 2: Sphinx's indented blocks.
-READER_VERSION = 2
+# built by the older rules is rebuilt rather than served. 2: Sphinx's indented blocks;
+# 3: sentences longer than max_chars are cut.
+READER_VERSION = 3
 
 
 def _setting(default, help: str, index: bool = False, low=None, high=None, choices=()):

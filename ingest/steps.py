@@ -113,11 +113,12 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
 
     PDF passages carry the page they start on. Short paragraphs are not merged across a page
     break (a passage crosses one only where a paragraph does), so the page is that of the text."""
-    doc = read_document(path)
+    doc = read_document(path, settings)
     structure = parse(doc.text, path.name, doc.code)
     if doc.pages:
         structure.dropped.extend((Span(at, at, ""), "page break") for at in doc.pages[1:])
-    found = make_passages(doc.text, structure, source, settings.max_chars, settings.min_chars)
+    found = make_passages(doc.text, structure, source, settings.max_chars, settings.min_chars,
+                          settings.max_document_passages)
     if not found:
         raise SkipFile("no passages: only headings or page boilerplate were found")
     if doc.pages:

@@ -246,7 +246,7 @@ def upload_sidebar(searcher: Searcher, settings: Settings) -> None:
         for f in files:
             try:
                 uploads.store_upload(uploads.upload_dir(paths), f.name, f.getvalue(),
-                                     settings.max_upload_mb * 1_000_000)
+                                     settings.max_upload_mb * 1_000_000, settings=settings)
                 stored += 1
             except uploads.UploadRejected as err:
                 notes.append((False, str(err)))

@@ -19,13 +19,23 @@ for a heading.
 Since the text is not the file's bytes, ingest stores it with the index (see store.py) so a
 quote can still be checked against exactly what was indexed. A file that yields no text
 (corrupt, encrypted, empty, a scanned PDF without a text layer) raises SkipFile with a reason.
+
+Bounded work (`Limits`, from the settings max_document_chars and max_document_paragraphs): a
+document with more characters or more paragraphs (non-blank lines of its text) than allowed is
+skipped whole, and the untrusted formats are measured *before* the expensive step: a Word
+file's main part is streamed and counted (a 1 MB file can expand to millions of paragraphs), a
+web page's parsed tree is counted before trafilatura reads it, a PDF's pages are counted as
+they are extracted. A page nested deeper than the HTML parser reads is skipped as such. The
+time and memory limits are applied by `read.py`, which runs this module in a worker process.
 """
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .boilerplate import opens_comments
@@ -42,8 +52,71 @@ _PAGE_NUMBER = re.compile(
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office compound file: an encrypted .docx, or a .doc
 
 
-def extract(path: Path, data: bytes | None = None) -> Extracted:
-    """The text of an HTML, PDF or DOCX file (`data`: its bytes, when already read)."""
+@dataclass(frozen=True)
+class Limits:
+    """How much work one document may take: the settings max_document_chars,
+    max_document_paragraphs, extract_seconds and extract_memory_mb (the last two are applied
+    by the worker process in read.py)."""
+    chars: int
+    paragraphs: int
+    seconds: float
+    memory_mb: int
+
+    @classmethod
+    def of(cls, settings=None) -> "Limits":
+        """The limits of `settings` (a Settings, or Limits as they are); None: the settings of
+        the environment (ESSAYS_...), or the defaults where those cannot be used."""
+        if isinstance(settings, Limits):
+            return settings
+        if settings is None:
+            from core.errors import SettingsError
+            from core.settings import Settings
+
+            try:
+                settings = Settings.from_env()
+            except SettingsError:  # reported where the settings are read; here: the defaults
+                settings = Settings()
+        return cls(settings.max_document_chars, settings.max_document_paragraphs,
+                   settings.extract_seconds, settings.extract_memory_mb)
+
+
+def too_many_chars(limit: int, found: int | None = None) -> SkipFile:
+    """The skip for a document over max_document_chars (`found`: its count, when known)."""
+    count = (f"{found:,} characters of text; the limit is {limit:,}" if found is not None
+             else f"more than {limit:,} characters of text, the limit")
+    return SkipFile(f"too long: {count} per document (setting max_document_chars): split it into "
+                    "smaller files, or raise the limit (ESSAYS_MAX_DOCUMENT_CHARS)")
+
+
+def too_many_paragraphs(limit: int) -> SkipFile:
+    return SkipFile(f"too long: more than {limit:,} paragraphs (lines of text), the limit per "
+                    "document (setting max_document_paragraphs): split it into smaller files, or "
+                    "raise the limit (ESSAYS_MAX_DOCUMENT_PARAGRAPHS)")
+
+
+_TEXT_LINE = re.compile(r"^[^\S\n]*\S", re.MULTILINE)  # the start of a line that is not blank
+
+
+def check_size(text: str, limits: Limits) -> None:
+    """SkipFile when `text` has more characters or more paragraphs (non-blank lines: the
+    structure parser reads a document line by line) than `limits` allow."""
+    if len(text) > limits.chars:
+        raise too_many_chars(limits.chars, len(text))
+    if text.count("\n") >= limits.paragraphs:  # only then can there be too many lines: count them
+        if sum(1 for _ in itertools.islice(_TEXT_LINE.finditer(text), limits.paragraphs + 1)) > limits.paragraphs:
+            raise too_many_paragraphs(limits.paragraphs)
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """An error that means memory ran out: MemoryError, or lxml's parser failing for want of
+    memory (it reports that as a syntax error, which would read as a corrupt file)."""
+    return isinstance(err, MemoryError) or "NO_MEMORY" in str(getattr(err, "error_log", "") or "")
+
+
+def extract(path: Path, data: bytes | None = None, limits: Limits | None = None) -> Extracted:
+    """The text of an HTML, PDF or DOCX file (`data`: its bytes, when already read). Raises
+    SkipFile with the reason, and MemoryError when memory ran out (see read.py)."""
+    limits = Limits.of(limits)
     path = Path(path)
     kind = kind_of(path)
     if kind == "text":
@@ -55,9 +128,10 @@ def extract(path: Path, data: bytes | None = None) -> Extracted:
             raise SkipFile(f"cannot be read ({err.strerror or err.__class__.__name__})") from None
     if not data.strip():
         raise SkipFile("empty: the file has no text")
-    text, pages, code = {"html": _html, "pdf": _pdf, "docx": _docx}[kind](data)
+    text, pages, code = {"html": _html, "pdf": _pdf, "docx": _docx}[kind](data, limits)
     if not text.strip():
         raise SkipFile("empty: no text was found in it")
+    check_size(text, limits)
     return Extracted(text, kind, pages, tuple(code))
 
 
@@ -116,12 +190,52 @@ def code_block(text: str) -> Code:
 
 # --- HTML --------------------------------------------------------------------------------
 
-def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
+HTML_MAX_DEPTH = 255  # libxml2's HTML parser stops nesting at 256 levels and drops what is deeper
+_PAGE_BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "dt", "dd", "pre", "blockquote"}
+_INVISIBLE = {"script", "style", "noscript", "template"}
+
+
+def check_page(tree, limits: Limits) -> None:
+    """SkipFile for a parsed page nested deeper than the parser reads (what is deeper was
+    dropped: the page would come out empty or in part), or whose text or paragraphs are over
+    `limits` (the text of the whole page, scripts and styles left out, before trafilatura
+    picks the main text out of it: that takes minutes on a page of millions of characters)."""
+    from lxml import etree
+
+    depth = chars = blocks = 0
+    hidden = 0  # inside a script or style: its text is not text of the page
+    for event, el in etree.iterwalk(tree, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            depth += 1
+            if depth > HTML_MAX_DEPTH:
+                raise SkipFile(f"nested too deeply: its HTML elements are nested more than "
+                               f"{HTML_MAX_DEPTH} levels deep, deeper than the HTML parser reads, so "
+                               "its text would be lost (a generated or damaged page); save the "
+                               "text of the page as .txt, or the page without that nesting")
+            if tag in _INVISIBLE:
+                hidden += 1
+            elif not hidden and tag:
+                chars += len((el.text or "").strip())  # indentation between tags is not text
+                blocks += tag in _PAGE_BLOCKS
+        else:
+            depth -= 1
+            hidden -= tag in _INVISIBLE
+            if not hidden:
+                chars += len((el.tail or "").strip())
+        if chars > limits.chars:
+            raise too_many_chars(limits.chars)
+        if blocks > limits.paragraphs:
+            raise too_many_paragraphs(limits.paragraphs)
+
+
+def _html(data: bytes, limits: Limits) -> tuple[str, None, list[tuple[int, int]]]:
     if looks_binary(data):
         raise SkipFile("binary: it does not look like an HTML page")
     import trafilatura
     from lxml import etree
     from trafilatura.settings import use_config
+    from trafilatura.utils import load_html
 
     config = use_config()
     # Short pages are pages too: trafilatura's defaults give up below 250 characters.
@@ -136,10 +250,15 @@ def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
                 include_tables=True, include_formatting=False, include_images=False,
                 include_links=False, with_metadata=True, favor_recall=True, deduplicate=False,
             )
-        except Exception:  # noqa: BLE001 - a parser failure on a malformed page is "no text"
+        except Exception as err:  # noqa: BLE001 - a parser failure on a malformed page is "no text"
+            if out_of_memory(err):
+                raise MemoryError from None
             return None
 
-    xml = run(without_blockquotes(data))
+    tree = load_html(data)  # parsed once: measured here, then read by trafilatura
+    if tree is not None:
+        check_page(tree, limits)
+    xml = run(without_blockquotes(data, tree))
     if xml is None and b"<body" not in data.lower():  # a fragment without <html><body>
         xml = run(without_blockquotes(b"<html><body>" + data + b"</body></html>"))
     if xml is None:
@@ -170,15 +289,16 @@ def _html(data: bytes) -> tuple[str, None, list[tuple[int, int]]]:
 BLOCKS = {"p", "head", "list", "table", "code", "quote", "div"}
 
 
-def without_blockquotes(data: bytes):
-    """The page parsed as trafilatura parses it, with each <blockquote> replaced by what it
-    holds. Sphinx and docutils indent whole passages with it; trafilatura reads one as a single
-    quotation, gluing its paragraphs and flattening the code in it onto one line."""
+def without_blockquotes(data: bytes, tree=None):
+    """The page parsed as trafilatura parses it (`tree`, when already parsed), with each
+    <blockquote> replaced by what it holds. Sphinx and docutils indent whole passages with it;
+    trafilatura reads one as a single quotation, gluing its paragraphs and flattening the code
+    in it onto one line."""
     from trafilatura.utils import load_html
 
     if b"<blockquote" not in data.lower():
-        return data
-    tree = load_html(data)
+        return data if tree is None else tree
+    tree = load_html(data) if tree is None else tree
     if tree is None:
         return data
     for quote in list(tree.iter("blockquote")):
@@ -235,7 +355,7 @@ def _inline(el) -> str:
 
 # --- PDF ---------------------------------------------------------------------------------
 
-def _pdf(data: bytes) -> tuple[str, list[int], list]:
+def _pdf(data: bytes, limits: Limits) -> tuple[str, list[int], list]:
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -258,19 +378,27 @@ def _pdf(data: bytes) -> tuple[str, list[int], list]:
     except FileNotDecryptedError:
         raise SkipFile("encrypted: the PDF needs a password; save an unprotected copy") from None
     except (PdfReadError, Exception) as err:  # noqa: BLE001 - pypdf raises many kinds on damage
+        if out_of_memory(err):
+            raise MemoryError from None
         raise SkipFile(f"corrupt: the PDF cannot be read ({err.__class__.__name__}: {str(err)[:120]})") from None
     if count == 0:
         raise SkipFile("empty: the PDF has no pages")
 
     pages: list[str] = []
+    chars = 0
     for number in range(count):
         try:
             raw = reader.pages[number].extract_text() or ""
         except FileNotDecryptedError:
             raise SkipFile("encrypted: the PDF needs a password; save an unprotected copy") from None
-        except Exception:  # noqa: BLE001 - one damaged page: keep the others, as a blank page
+        except Exception as err:  # noqa: BLE001 - one damaged page: keep the others, as a blank page
+            if out_of_memory(err):
+                raise MemoryError from None
             raw = ""
         pages.append(_page_text(raw))
+        chars += len(pages[-1]) + 1
+        if chars > limits.chars:  # stop reading pages: the document is skipped anyway
+            raise too_many_chars(limits.chars)
     if not any(p.strip() for p in pages):
         raise SkipFile(
             f"no text: none of its {count} page{'s' if count > 1 else ''} has a text layer "
@@ -307,12 +435,81 @@ def _page_text(raw: str) -> str:
 
 # --- DOCX --------------------------------------------------------------------------------
 
-def _docx(data: bytes) -> tuple[str, None, list]:
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MAIN_PART = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+
+
+def _docx_main_part(package: zipfile.ZipFile) -> str:
+    """The name of a Word package's main part (its relationships say; word/document.xml
+    by convention)."""
+    from lxml import etree
+
+    try:
+        rels = etree.fromstring(package.read("_rels/.rels"), etree.XMLParser(resolve_entities=False))
+        for rel in rels:
+            if rel.get("Type") == _MAIN_PART and rel.get("Target"):
+                return rel.get("Target").lstrip("/")
+    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError):
+        pass
+    return "word/document.xml"
+
+
+def check_docx(data: bytes, limits: Limits) -> None:
+    """SkipFile when a Word file's text has more characters or paragraphs than `limits`
+    allow, found by streaming its main part and stopping at the first limit passed: a file of
+    a megabyte can hold millions of tiny paragraphs, which python-docx would build in memory
+    (gigabytes) before a single one could be counted. Paragraphs are counted as extraction
+    makes them: a body paragraph with text is one, a table row with text is one. A package
+    that cannot be read is left for python-docx to report."""
+    from lxml import etree
+
+    try:
+        package = zipfile.ZipFile(io.BytesIO(data))
+        part = package.open(_docx_main_part(package))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError):
+        return
+    chars = paragraphs = tables = 0
+    text_in_block = False
+    tags = (_W + "p", _W + "t", _W + "tbl", _W + "tr")
+    try:
+        with part:
+            for event, el in etree.iterparse(part, events=("start", "end"), tag=tags,
+                                             resolve_entities=False, no_network=True, huge_tree=True):
+                tag = el.tag[len(_W):]
+                if event == "start":
+                    tables += tag == "tbl"
+                    continue
+                if tag == "t":
+                    chars += len(el.text or "")
+                    text_in_block = text_in_block or bool(el.text)
+                    if chars > limits.chars:
+                        raise too_many_chars(limits.chars)
+                    continue
+                if tag == "tbl":
+                    tables -= 1
+                elif (tag == "p" and not tables) or tag == "tr":
+                    paragraphs += text_in_block
+                    text_in_block = False
+                    if paragraphs > limits.paragraphs:
+                        raise too_many_paragraphs(limits.paragraphs)
+                el.clear()  # counted: free it, and what came before it in its parent
+                parent = el.getparent()
+                while parent is not None and el.getprevious() is not None:
+                    del parent[0]
+    except SkipFile:
+        raise
+    except Exception as err:  # noqa: BLE001 - damaged: python-docx says so in its own words
+        if out_of_memory(err):
+            raise MemoryError from None
+
+
+def _docx(data: bytes, limits: Limits) -> tuple[str, None, list]:
     if data.startswith(_OLE2):
         raise SkipFile("encrypted or not a .docx: it is an Office compound file (a password-"
                        "protected document, or an old .doc renamed); save it as an unprotected .docx")
     if not data.startswith(b"PK"):
         raise SkipFile("corrupt: not a .docx file (not a ZIP package)")
+    check_docx(data, limits)
     try:
         import docx
         from docx.table import Table
@@ -331,6 +528,8 @@ def _docx(data: bytes) -> tuple[str, None, list]:
     except SkipFile:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, Exception) as err:  # noqa: BLE001
+        if out_of_memory(err):
+            raise MemoryError from None
         raise SkipFile(f"corrupt: the Word file cannot be read ({err.__class__.__name__}: {str(err)[:120]})") from None
     blocks = [b for b in blocks if clean(b)]
     if blocks and title and not clean(blocks[0]).startswith("#"):

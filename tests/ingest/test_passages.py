@@ -165,15 +165,16 @@ def test_long_paragraph_is_split_at_sentence_boundaries():
     assert min(sizes) >= 0.5 * max(sizes)
 
 
-def test_a_single_sentence_longer_than_max_chars_stays_whole():
+def test_a_single_sentence_longer_than_max_chars_is_cut_at_spaces():
     rng = random.Random(3)
     giant = _sentence(rng, 120)
     text = f"One Big Sentence\n\nA short opener here. {giant} A short closer here.\n"
     passages = _passages(text, max_chars=200, min_chars=10)
     _check_offsets(text, passages)
-    assert any(giant in p.text for p in passages)
+    pieces = [text[s:e] for p in passages for s, e in p.sentences]
+    assert " ".join(pieces).split() == text.split("\n\n", 1)[1].split()  # cut between words, none lost
     for p in passages:
-        assert p.end - p.start <= 250 or _longest_sentence(p) > 200
+        assert _longest_sentence(p) <= 200 and p.end - p.start <= 250
 
 
 def test_short_fragments_merge_with_a_neighbour_in_the_same_section():

@@ -2,8 +2,11 @@
 duplicates, content that cannot be read, and an upload that ends up searchable."""
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +219,89 @@ def test_ingest_while_another_runs_says_so(copy_of_seed_index, settings):
     assert isinstance(outcome, IngestOutcome) and not outcome.ok
     assert "Another ingest" in outcome.message and "saved" in outcome.message
     assert ingest_uploads([corpus], index_dir, settings).added == 1  # added by the next one
+
+
+# --- bounded work: hostile uploads, work outside the page's process, killed uploads ----------
+
+def test_a_hostile_word_file_is_refused_in_seconds_naming_the_limit(tmp_path):
+    from test_limits import hostile_docx
+
+    started = time.perf_counter()
+    with pytest.raises(UploadRejected) as why:
+        store_upload(tmp_path, "big.docx", hostile_docx(4_000_000), 20 * MB, subfolder=UPLOADS)
+    seconds = time.perf_counter() - started
+    print(f"\nhostile .docx upload refused in {seconds:.2f} s: {why.value}")
+    assert seconds < 30
+    assert str(why.value).startswith("“big.docx” cannot be added: it is too long: more than "
+                                     "200,000 paragraphs")
+    assert "max_document_paragraphs" in str(why.value)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_temporary_files_of_killed_uploads_are_removed_when_an_hour_old(tmp_path):
+    folder = tmp_path / UPLOADS
+    folder.mkdir()
+    stale, fresh = folder / ".upload-k1ll3d.txt", folder / ".upload-wr1t1ng.txt"
+    other = folder / ".keep-me.txt"  # hidden, but not an upload's
+    for p in (stale, fresh, other):
+        p.write_bytes(b"half an upload")
+    _age(stale, 2 * 3600)
+    _age(other, 2 * 3600)
+    store_upload(tmp_path, "bees.txt", ESSAY, MB, subfolder=UPLOADS)
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert (folder / "bees.txt").read_bytes() == ESSAY
+
+
+def test_ingest_runs_outside_the_page_process_and_skips_a_hostile_upload(copy_of_seed_index, settings,
+                                                                         monkeypatch):
+    from test_limits import hostile_docx
+
+    import ingest.build
+    import ingest.uploads
+
+    corpus, index_dir = copy_of_seed_index
+    store_upload(upload_dir([corpus]), "bees.txt", ESSAY, MB)
+    (corpus / UPLOADS / "big.docx").write_bytes(hostile_docx(4_000_000))  # as if stored before
+    stale = corpus / UPLOADS / ".upload-k1ll3d.docx"
+    stale.write_bytes(b"PK half an upload")
+    _age(stale, 2 * 3600)
+
+    def here(*args, **kwargs):
+        raise AssertionError("the ingest ran in the page's process")
+
+    monkeypatch.setattr(ingest.uploads, "build_index", here)
+    monkeypatch.setattr(ingest.build, "build_index", here)
+    seen: list[tuple[float, str]] = []
+    started = time.perf_counter()
+    outcome = ingest_uploads([corpus], index_dir, settings, lambda f, text: seen.append((f, text)))
+    seconds = time.perf_counter() - started
+    print(f"\nupload ingest with a hostile .docx: {seconds:.1f} s: {outcome.message}")
+    assert outcome.ok, outcome.message
+    assert seconds < 60
+    assert outcome.passages_embedded > 0 and outcome.documents == 6
+    assert [s for s, _ in outcome.skipped] == ["uploads/big.docx"]
+    assert "Skipped: uploads/big.docx (too long: more than 200,000 paragraphs" in outcome.message
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and len(seen) > 2 and seen[-1] == (1.0, outcome.message)
+    assert not stale.exists()
+
+
+def test_an_ingest_process_that_dies_says_so(copy_of_seed_index, settings, monkeypatch, tmp_path):
+    corpus, index_dir = copy_of_seed_index
+    store_upload(upload_dir([corpus]), "bees.txt", ESSAY, MB)
+    dies = tmp_path / "dies"
+    dies.write_text("#!/bin/sh\nkill -9 $$\n")
+    dies.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(dies))
+    outcome = ingest_uploads([corpus], index_dir, settings)
+    assert not outcome.ok
+    assert outcome.message.startswith("Indexing stopped before it finished (signal 9); the documents "
+                                      "are saved and the previous index keeps serving")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    outcome = ingest_uploads([corpus], index_dir, settings)
+    assert not outcome.ok and "could not be started" in outcome.message
