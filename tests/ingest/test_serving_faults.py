@@ -41,7 +41,21 @@ def built(tmp_path, settings, hash_model):
     return corpus, index_dir
 
 
-def test_while_an_ingest_writes_the_cli_and_a_new_page_answer_from_the_previous_build(built, settings, capsys):
+def the_page(index_dir: Path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from helpers import ROOT
+    from ui import serving
+
+    serving.clear()  # a freshly started page: no searcher cached yet
+    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(index_dir))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["q"] = QUESTION
+    return at.run()
+
+
+def test_while_an_ingest_writes_the_cli_and_a_new_page_answer_from_the_previous_build(built, settings, capsys,
+                                                                                      monkeypatch):
     corpus, index_dir = built
     before = fmt.current_build(index_dir)
     (corpus / "new.txt").write_text("Fresh Notes\n\nTrust also grows from small kept promises.\n", encoding="utf-8")
@@ -76,6 +90,10 @@ def test_while_an_ingest_writes_the_cli_and_a_new_page_answer_from_the_previous_
         out = capsys.readouterr()
         assert code == 0 and "Another ingest" not in out.err and '"results"' in out.out
         assert "answering from the previous build" in out.err
+        page = the_page(index_dir, monkeypatch)  # a page started now, in this process
+        assert not page.exception and not page.error
+        assert any("essay-card" in h.value for h in page.html)
+        assert any("the index is being updated" in i.value for i in page.info)
     finally:
         release.set()
         writer.join(30)
