@@ -4,12 +4,9 @@ folders readable by others, --verify for what loading checks by size only, a ful
 FAISS's writer, and index paths that are files or cannot be created."""
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import stat
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -56,20 +53,27 @@ def the_page(index_dir: Path, monkeypatch):
 
 def test_while_an_ingest_writes_the_cli_and_a_new_page_answer_from_the_previous_build(built, settings, capsys,
                                                                                       monkeypatch):
+    from ingest import build as ingest_build
+    from helpers import HashEmbedder
+
     corpus, index_dir = built
     before = fmt.current_build(index_dir)
     (corpus / "new.txt").write_text("Fresh Notes\n\nTrust also grows from small kept promises.\n", encoding="utf-8")
-    holding, release = threading.Event(), threading.Event()
+    embedding, release = threading.Event(), threading.Event()
 
-    def ingest_holding_the_lock():
-        with fmt.write_lock(index_dir):  # what a running ingest holds while it writes
-            holding.set()
+    class SlowEmbedder(HashEmbedder):  # a real ingest of the changed corpus that takes its time
+        def encode(self, texts, *args, **kwargs):
+            embedding.set()
             release.wait(60)
+            return super().encode(texts)
 
-    writer = threading.Thread(target=ingest_holding_the_lock)
+    monkeypatch.setattr(ingest_build, "load_embedder", lambda *args: SlowEmbedder())
+    reports = []
+    writer = threading.Thread(target=lambda: reports.append(build_index(
+        [corpus], index_dir, settings, on_event=lambda e: None, progress=False)))
     writer.start()
     try:
-        assert holding.wait(10)
+        assert embedding.wait(30) and fmt.ingest_running(index_dir)
         answers, errors = [], []
 
         def ask():
@@ -94,10 +98,13 @@ def test_while_an_ingest_writes_the_cli_and_a_new_page_answer_from_the_previous_
         assert not page.exception and not page.error
         assert any("essay-card" in h.value for h in page.html)
         assert any("the index is being updated" in i.value for i in page.info)
+        assert fmt.current_build(index_dir) == before  # nothing committed meanwhile
     finally:
         release.set()
-        writer.join(30)
-    assert fmt.current_build(index_dir) == before  # nothing was written meanwhile
+        writer.join(60)
+    assert reports and fmt.current_build(index_dir) == reports[0].build != before
+    fresh = open_searcher(index_dir, settings, rebuild=False)
+    assert "new.txt" in {p.source for p in fresh.passages} and not fresh.index.updating
 
 
 def test_with_current_lost_the_newest_complete_build_serves(built, settings, tmp_path):
