@@ -47,6 +47,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 CARD = ".essay-card"
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 FALLBACK_QUESTIONS = [
     "What does intimacy encompass beyond physical closeness?",
@@ -163,6 +164,7 @@ class Visit:
     question: str
     seconds: float | None = None  # navigation to the first card on screen
     quote: str | None = None  # the first card's highlighted text, whitespace-normalised
+    shown: str = ""  # the first card's rank and every card's rank, when the quote was read
     cards: int = 0
     error: str = ""
 
@@ -185,7 +187,7 @@ class LoadRun:
 
     def mismatches(self, expected: dict[str, str]) -> list[str]:
         return [f"session {v.session} round {v.round} {v.question!r}: page {v.quote!r} != "
-                f"single-user {expected[v.question]!r}"
+                f"single-user {expected[v.question]!r} (cards by rank: {v.shown})"
                 for v in self.visits if not v.error and v.quote != expected[v.question]]
 
     @property
@@ -245,8 +247,12 @@ async def _session(context, url: str, n: int, questions: list[str], rounds: int,
                     visit.error = "Streamlit exception: " + normalise(
                         await page.locator(EXCEPTION).first.text_content())[:300]
                     continue
+                # the answer is read once the page's run is over: during a run, Streamlit
+                # replaces the elements of the run before one by one
+                await page.locator(SETTLED).wait_for(timeout=timeout_s * 1000)
                 marks = await page.locator(CARD).first.locator("mark").all_text_contents()
                 visit.quote = normalise(" ".join(marks))
+                visit.shown = " ".join(await page.locator(f"{CARD} .rank").all_text_contents())
                 await page.wait_for_function(
                     f"document.querySelectorAll({CARD!r}).length >= {k}"
                     f" || document.querySelector({EXCEPTION!r}) !== null",
