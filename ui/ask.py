@@ -93,22 +93,20 @@ def header(searcher: Searcher) -> None:
     """The page's title, what it searches, and the list of its documents: each title and file
     name on one line (a line break in a name shown as ␤) and escaped, so that no name renders
     as a link, an image, a colour or code, nor breaks the list."""
-
-    def plain(text: str) -> str:
-        one_line = "".join("␤" if c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029" else c
-                           for c in text.replace("\r\n", "\n"))
-        escaped = render.md_escape(" ".join(one_line.split()))
-        # no autolinks either: "www.", "://" and an e-mail's "@" broken by escapes
-        for www in {escaped[i:i + 4] for i in range(len(escaped)) if escaped[i:i + 4].lower() == "www."}:
-            escaped = escaped.replace(www, www[:3] + "\\.")
-        return escaped.replace("://", ":\\/\\/").replace("@", "\\@")
-
     st.title("Ask the essays")
     st.caption(render.md_escape(render.summary(
         searcher.index.manifest.model, searcher.documents(), len(searcher.passages))))
     with st.expander("Which essays?"):
         for source, title in searcher.documents():
-            st.markdown(f"- {plain(title)} · {plain(source)}")
+            st.markdown(f"- {one_line(title)} · {one_line(source)}")
+
+
+LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", "␤"))
+
+
+def one_line(text: str) -> str:
+    """A name as one escaped line of a Markdown list (a line break in it shown as ␤)."""
+    return render.md_escape(" ".join(text.replace("\r\n", "\n").translate(LINE_BREAKS).split()))
 
 
 def question_box(searcher: Searcher, settings: Settings) -> None:

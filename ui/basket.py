@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import partial
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -19,7 +20,7 @@ from core.settings import Settings
 from search.searcher import Searcher
 from workshop import cite, handout
 from workshop.basket import Basket, BasketItem
-from workshop.saved import DEFAULT_TITLE, BasketStore, SavedBasket
+from workshop.saved import DEFAULT_TITLE, MAX_TITLE_CHARS, BasketStore, SavedBasket
 from workshop.verify import Verifier
 
 from . import render
@@ -27,6 +28,8 @@ from .address import basket_link
 
 EXPORTS = (("markdown", "Markdown"), ("docx", "Word"), ("csv", "CSV"), ("html", "Printable HTML"))
 SETTLE_SECONDS = 0.4  # an export waits this long for a change sent just before the click
+EMPTY = {"basket": [], "basket_id": "", "basket_share": "", "basket_read_only": False,
+         "handout_title": DEFAULT_TITLE}  # a session's basket before anything is added
 
 
 @st.cache_resource(show_spinner=False)
@@ -45,8 +48,7 @@ def restore(settings: Settings, wanted: str) -> None:
     An unknown or expired id leaves a notice and an empty basket."""
     if "basket" in st.session_state:
         return
-    st.session_state.update(basket=[], basket_id="", basket_share="", basket_read_only=False,
-                            handout_title=DEFAULT_TITLE)
+    st.session_state.update(EMPTY)
     if not wanted:
         return
     try:
@@ -72,6 +74,17 @@ def show_saved(saved: SavedBasket) -> None:
 
 def basket() -> Basket:
     return Basket.from_list(st.session_state.get("basket", []))
+
+
+def in_basket(passage_id: str) -> bool:
+    """Is the passage in the session's basket? (without reading the basket's items back)"""
+    return any(d["passage"]["id"] == passage_id for d in st.session_state.get("basket", []))
+
+
+def forget_notes() -> None:
+    """Drop the note boxes' values of the basket's items (before it is emptied or replaced)."""
+    for d in st.session_state.get("basket", []):
+        st.session_state.pop(f"note-{d['passage']['id']}", None)
 
 
 def address_id() -> str:
@@ -120,8 +133,7 @@ def remove_item(settings: Settings, style: str, passage_id: str) -> None:
 
 
 def empty(settings: Settings, style: str) -> None:
-    for item in basket():
-        st.session_state.pop(f"note-{item.passage_id}", None)
+    forget_notes()
     save(settings, Basket(), style)
 
 
@@ -141,10 +153,8 @@ def copy_shared(settings: Settings) -> None:
 
 def start_new(settings: Settings) -> None:
     """Leave the basket on screen (it stays saved under its link) and start an empty one."""
-    for item in basket():
-        st.session_state.pop(f"note-{item.passage_id}", None)
-    st.session_state.update(basket=[], basket_id="", basket_share="", basket_read_only=False,
-                            handout_title=DEFAULT_TITLE)
+    forget_notes()
+    st.session_state.update(EMPTY)
 
 
 # --- the actions on a passage ----------------------------------------------------------------
@@ -153,7 +163,7 @@ def passage_actions(settings: Settings, style: str, item: BasketItem, key: str,
                     on_open=None) -> None:
     """Add to basket (or "In basket"), and open the passage in the reader (`on_open`: the
     callback that opens it; None: no reader button)."""
-    there = item.passage_id in basket()
+    there = in_basket(item.passage_id)
     read_only = bool(st.session_state.get("basket_read_only"))
     with st.container(horizontal=True):
         st.button("In basket" if there else "Add to basket", key=f"add-{key}", disabled=there or read_only,
@@ -268,16 +278,17 @@ def export(settings: Settings, style: str, checker: Verifier, read_only: bool, b
         title = st.session_state.get("handout_title") or DEFAULT_TITLE
         st.caption(render.md_escape(f"Title: {title}"))
     else:
-        st.text_input("Handout title", key="handout_title", max_chars=200,
+        st.text_input("Handout title", key="handout_title", max_chars=MAX_TITLE_CHARS,
                       on_change=save_title, args=(settings, style))
     today = dt.date.today()
     st.caption(render.md_escape(
         f"Dated {handout.date_label(today)}, with {cite.STYLE_NAMES[style]} citations. Saved as "
         f"{file_stem(today)}.md, .docx, .csv or .html."))
-    made = handout_maker(style, checker, base, get_script_run_ctx().session_state)
+    state = get_script_run_ctx().session_state  # thread-safe: read when a button is clicked
     with st.container(horizontal=True, gap="small"):
         for fmt, label in EXPORTS:
-            st.download_button(label, data=made(fmt), file_name=f"{file_stem(today)}.{handout.FORMATS[fmt][0]}",
+            st.download_button(label, data=partial(handout_file, fmt, style, checker, base, state),
+                               file_name=f"{file_stem(today)}.{handout.FORMATS[fmt][0]}",
                                mime=handout.FORMATS[fmt][1], key=f"export-{fmt}",
                                on_click="ignore", icon=":material/download:")
 
@@ -286,21 +297,17 @@ def file_stem(today: dt.date) -> str:
     return f"handout-{today.isoformat()}"
 
 
-def handout_maker(style: str, checker: Verifier, base: str, state):
-    """For each format, the function the download button calls when clicked (in a thread of its
-    own): it builds the file from the session's values at that moment (the title, notes, order
-    and style, a change sent just before the click included), not from the page's last run.
-    `state`: the session's thread-safe state."""
+def handout_file(fmt: str, style: str, checker: Verifier, base: str, state) -> bytes:
+    """The handout, made when its download button is clicked (in a thread of its own) from the
+    session's values at that moment (the title, notes, order and style, a change sent just
+    before the click included), not from the page's last run. `state`: the session's
+    thread-safe state; `style`: the page's, when the session has none."""
+    time.sleep(SETTLE_SECONDS)  # let a title or note typed just before the click land
+
     def value(key: str, default):
         return state[key] if key in state else default
 
-    def make(fmt: str):
-        def build() -> bytes:
-            time.sleep(SETTLE_SECONDS)  # let a title or note typed just before the click land
-            items = Basket.from_list(value("basket", []))
-            title = value("handout_title", "") or DEFAULT_TITLE
-            chosen = value("style", style)
-            chosen = chosen if chosen in cite.STYLES else style
-            return handout.export(items, fmt, checker, chosen, title, dt.date.today(), base)
-        return build
-    return make
+    chosen = value("style", style)
+    return handout.export(Basket.from_list(value("basket", [])), fmt, checker,
+                          chosen if chosen in cite.STYLES else style,
+                          value("handout_title", "") or DEFAULT_TITLE, dt.date.today(), base)

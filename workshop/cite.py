@@ -116,7 +116,8 @@ def safe_url(url: str) -> str:
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$])"  # emphasis, code, links, HTML, tables, math
                         r"|&(?=#?\w+;)"  # an HTML entity
-                        r"|:(?=[\w/-]+[:\[])")  # Streamlit's :emoji:, :material/icon:, :red[text]
+                        r"|:(?=[\w/-]+[:\[])"  # Streamlit's :emoji:, :material/icon:, :red[text]
+                        r"|(?<=[wW]{3})\.|(?<=:)/|(?<=:/)/|@")  # autolinks: www., http://, e-mail
 _MD_LINE_START = re.compile(r"^(\s*)([-+=#]|\d+[.)])", re.MULTILINE)  # lists, headings
 _MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 _URL_SAFE = ":/?#[]@!$&'*+,;=%~"
@@ -124,7 +125,7 @@ _URL_SAFE = ":/?#[]@!$&'*+,;=%~"
 
 def md_escape(text: str) -> str:
     """Text that Markdown (CommonMark, and Streamlit's additions) shows literally: no emphasis,
-    links, HTML, entities, headings, lists, tables, math, emoji or colours. Strict (every such
+    links (autolinks too), HTML, entities, headings, lists, tables, math, emoji or colours. Strict (every such
     character escaped, wherever it stands): the page's Markdown elements use it. Handouts use
     `md_text`, which escapes only where Markdown would read markup."""
     text = _MD_INLINE.sub(lambda m: "\\" + m.group(0), text or "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from functools import partial
 
 from streamlit.testing.v1 import AppTest
 
@@ -118,8 +119,8 @@ def test_an_export_uses_the_values_on_screen_when_it_is_clicked(seed_index, sear
     result = searcher.search(QUESTION).results[0]
     state = {"basket": Basket([BasketItem.from_result(result)]).to_list(), "handout_title": "Old title",
              "style": "plain"}
-    make = page_basket.handout_maker("plain", verifier(searcher.index), "http://example.org/", state)
-    markdown = make("markdown")
+    markdown = partial(page_basket.handout_file, "markdown", "plain", verifier(searcher.index),
+                       "http://example.org/", state)
     state["handout_title"] = "New title, typed last"
     state["style"] = "apa"
     text = markdown().decode("utf-8")
