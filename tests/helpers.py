@@ -22,6 +22,35 @@ EVAL_DIR = ROOT.parent / "shared" / "eval"
 CHILD_ENV_PATH = f"{ROOT}:{TESTS}"  # PYTHONPATH for child processes that import helpers
 
 
+def open_page(index_dir: Path, monkeypatch, script: Path | str = ROOT / "app.py", **params):
+    """A page (the app, or one page file) run headless with AppTest against `index_dir`, opened
+    from an address with these query parameters (lists: repeated keys); no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(index_dir))
+    at = AppTest.from_file(str(script), default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def deny(monkeypatch, name: str) -> None:
+    """Opening a file whose path ends with `name` raises PermissionError, as for a file with mode
+    000 (the tests run as root, where chmod does not stop reading)."""
+    import builtins
+    import os
+
+    real_open = builtins.open
+
+    def fake_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.fspath(file).endswith(name):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+
+
 def bench_load():
     """bench/bench_load.py as a module: the harness that serves the page and drives browsers,
     shared by the load test, the browser test and the load benchmark."""

@@ -2,7 +2,6 @@
 folder, files that cannot be read, UTF-8 with a stray byte, UTF-16 without a byte-order mark."""
 from __future__ import annotations
 
-import builtins
 import os
 
 import pytest
@@ -12,6 +11,7 @@ from core.documents.decode import Decoded
 from core.documents.find import (FILE_DENIED, LINK_TO_FILE, LINK_TO_FOLDER, UNREADABLE, file_stats,
                                  find_documents, fingerprint)
 from core.settings import Settings
+from helpers import deny
 
 ESSAY = "Trust grows slowly between two people who listen to each other.\n"
 
@@ -124,19 +124,6 @@ def test_a_folder_that_cannot_be_listed_is_skipped_with_a_message(tmp_path, monk
 
 
 # --- files that cannot be read ----------------------------------------------------------------
-
-def deny(monkeypatch, name: str) -> None:
-    """Opening `name` raises PermissionError, as for a file with mode 000 (tests run as root,
-    where chmod does not stop reading)."""
-    real_open = builtins.open
-
-    def fake_open(file, *args, **kwargs):
-        if isinstance(file, (str, os.PathLike)) and os.fspath(file).endswith(name):
-            raise PermissionError(13, "Permission denied", os.fspath(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", fake_open)
-
 
 def test_fingerprint_goes_on_past_a_file_it_cannot_read(tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text(ESSAY, encoding="utf-8")

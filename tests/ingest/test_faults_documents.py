@@ -3,8 +3,6 @@ corpus folder is neither read nor served, one unreadable file does not stop the 
 stray byte in a UTF-8 file is repaired with a warning, UTF-16 without a byte-order mark is read."""
 from __future__ import annotations
 
-import builtins
-import os
 
 import pytest
 
@@ -13,7 +11,7 @@ from ingest import build_index
 from ingest.steps import Event, is_note
 from search.loading import load_index
 from workshop.verify import OUTSIDE, Verifier
-from helpers import TINY, quiet, write_files
+from helpers import TINY, deny, quiet, write_files
 
 SECRET = "The password of the staff room is swordfish, and nobody should ever read it here.\n"
 DENIED = "permission denied — make it readable (chmod a+r) or move it out of the folder"
@@ -70,19 +68,6 @@ def test_the_reader_cannot_show_a_file_outside_the_corpus(leaky):
 
 
 # --- a file that cannot be read ---------------------------------------------------------------
-
-def deny(monkeypatch, name: str) -> None:
-    """Opening `name` raises PermissionError, as for a file with mode 000 (tests run as root,
-    where chmod does not stop reading)."""
-    real_open = builtins.open
-
-    def fake_open(file, *args, **kwargs):
-        if isinstance(file, (str, os.PathLike)) and os.fspath(file).endswith(name):
-            raise PermissionError(13, "Permission denied", os.fspath(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", fake_open)
-
 
 def readable(path) -> bool:
     try:

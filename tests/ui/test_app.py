@@ -17,7 +17,7 @@ from workshop import cite, handout
 from workshop.basket import Basket
 from workshop.verify import Verifier, verifier
 from ui.address import page_url
-from helpers import ROOT
+from helpers import ROOT, open_page
 
 APP = str(ROOT / "app.py")
 SAFE_QUESTION = "What does it mean to feel emotionally safe with someone?"
@@ -204,12 +204,7 @@ STALE_ID = "0123456789abcdef"
 
 def open_link(index_dir: Path, monkeypatch, **params) -> AppTest:
     """The page opened from an address with these query parameters (lists: repeated keys)."""
-    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(index_dir))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(index_dir, monkeypatch, **params)
 
 
 def basket_ids(at: AppTest) -> list[str]:

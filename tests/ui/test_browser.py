@@ -407,6 +407,17 @@ def median(values: list[float]) -> float:
     return values[len(values) // 2]
 
 
+def timed(page, action, done: str, arg) -> float:
+    """Seconds from `action` until the JavaScript predicate `done(arg)` holds (checked at every
+    frame); then the page's run is waited for."""
+    started = time.perf_counter()
+    action()
+    page.wait_for_function(done, arg=arg, polling="raf", timeout=WAIT_MS)
+    seconds = time.perf_counter() - started
+    settle(page)
+    return seconds
+
+
 def test_how_quick_a_click_is(page, app_url, searcher, capsys):
     """Warm timings in a real browser, printed (not asserted: the machines are shared):
     Enter to the first card of a new question, a basket action, and opening "More like this"."""
@@ -423,40 +434,20 @@ def test_how_quick_a_click_is(page, app_url, searcher, capsys):
     for n, question in enumerate(questions[:-1]):
         expected = searcher.search(question).results[0]
         box.fill(question)
-        started = time.perf_counter()
-        box.press("Enter")
-        page.wait_for_function(
-            "q => { const m = document.querySelector('.essay-card mark'); return m && m.innerText === q; }",
-            arg=expected.quote.replace("\r", ""), polling="raf", timeout=WAIT_MS)
-        enter.append(time.perf_counter() - started)
-        settle(page)
-        button = page.locator(f".st-key-add-{expected.passage.id} button")
-        started = time.perf_counter()
-        button.click()
-        page.wait_for_function(
-            "n => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('Handout basket (' + n + ')')",
-            arg=n + 1, polling="raf", timeout=WAIT_MS)
-        add.append(time.perf_counter() - started)
-        settle(page)
-        expander = page.locator(f".st-key-like-{expected.passage.id} summary")
-        started = time.perf_counter()
-        expander.click()
-        page.wait_for_function(
-            "k => document.querySelector('.st-key-like-' + k + ' .essay-card') !== null",
-            arg=expected.passage.id, polling="raf", timeout=WAIT_MS)
-        like.append(time.perf_counter() - started)
-        settle(page)
+        enter.append(timed(page, lambda: box.press("Enter"),
+                           "q => { const m = document.querySelector('.essay-card mark'); return m && m.innerText === q; }",
+                           expected.quote.replace("\r", "")))
+        add.append(timed(page, page.locator(f".st-key-add-{expected.passage.id} button").click,
+                         "n => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('Handout basket (' + n + ')')",
+                         n + 1))
+        like.append(timed(page, page.locator(f".st-key-like-{expected.passage.id} summary").click,
+                          "k => document.querySelector('.st-key-like-' + k + ' .essay-card') !== null",
+                          expected.passage.id))
     moves = []  # a move in the basket redraws the sidebar alone
     for _ in range(4):
         first = page.locator(".essay-basket-item").first.inner_text()
-        down = page.locator('[data-testid="stSidebar"] [class*="st-key-down-"] button').first
-        started = time.perf_counter()
-        down.click()
-        page.wait_for_function(
-            "t => document.querySelector('.essay-basket-item').innerText !== t",
-            arg=first, polling="raf", timeout=WAIT_MS)
-        moves.append(time.perf_counter() - started)
-        settle(page)
+        moves.append(timed(page, page.locator('[data-testid="stSidebar"] [class*="st-key-down-"] button').first.click,
+                           "t => document.querySelector('.essay-basket-item').innerText !== t", first))
     with capsys.disabled():
         print(f"\nwarm, in a real browser (median of {len(enter)}): Enter to first card "
               f"{median(enter):.2f} s, adding to the basket {median(add):.2f} s, moving in the basket "

@@ -14,20 +14,10 @@ from ui import basket as page_basket
 from workshop.basket import Basket, BasketItem
 from workshop.saved import BasketStore
 from workshop.verify import verifier
-from helpers import ROOT
+from helpers import ROOT, open_page
 
-APP = str(ROOT / "app.py")
 THEMES = str(ROOT / "pages" / "themes.py")
 QUESTION = "What does it mean to feel emotionally safe with someone?"
-
-
-def open_page(index_dir, monkeypatch, script: str = APP, **params) -> AppTest:
-    monkeypatch.setenv("ESSAYS_INDEX_DIR", str(index_dir))
-    at = AppTest.from_file(script, default_timeout=120)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def basket_ids(at: AppTest) -> list[str]:
