@@ -160,15 +160,21 @@ def verify(folder: Path, entry: SegmentEntry) -> None:
     """ValueError unless the segment holds exactly the files of its entry, unaltered (checked
     in full when the segment is smaller than VERIFY_BYTES; above, their presence and sizes are
     checked, and the shapes by `Segment`)."""
-    present = {f.name: f for f in folder.iterdir() if f.is_file()}
-    if set(present) != set(entry.files):
-        missing, extra = set(entry.files) - set(present), set(present) - set(entry.files)
-        raise ValueError(f"segment {entry.name}: files missing {sorted(missing)[:3]} or unexpected {sorted(extra)[:3]}")
-    if sum(f.stat().st_size for f in present.values()) > VERIFY_BYTES:
-        return
-    for name, path in present.items():
-        if file_sha256(path) != entry.files[name]:
-            raise ValueError(f"segment {entry.name}: {name} does not match its sha256 (damaged or altered)")
+    wrong = damaged_files(folder, entry, VERIFY_BYTES)
+    if wrong:
+        raise ValueError(f"segment {entry.name}: {wrong[0]}")
+
+
+def damaged_files(folder: Path, entry: SegmentEntry, full_up_to: int | None = None) -> list[str]:
+    """What is wrong with the segment's files: missing or unexpected ones, and ones whose sha256
+    is not the entry's (read only when the segment is at most `full_up_to` bytes; None: always)."""
+    present = {f.name: f for f in folder.iterdir() if f.is_file()} if folder.is_dir() else {}
+    missing, extra = sorted(set(entry.files) - set(present)), sorted(set(present) - set(entry.files))
+    wrong = ([f"files missing {missing[:3]}"] if missing else []) + ([f"files unexpected {extra[:3]}"] if extra else [])
+    if wrong or (full_up_to is not None and sum(f.stat().st_size for f in present.values()) > full_up_to):
+        return wrong
+    return [f"{name} does not match its sha256 (damaged or altered)"
+            for name, path in sorted(present.items()) if file_sha256(path) != entry.files[name]]
 
 
 def keyword_text(p: Passage) -> str:

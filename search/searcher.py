@@ -366,13 +366,11 @@ def open_searcher(
             loaded.updating = True
             on_event(Event("plan", "The documents changed and an ingest is updating the index; "
                                    "answering from the previous build until it is done."))
-            searcher = Searcher(loaded, embedder, settings)
-            searcher.calibration  # noqa: B018
-            return searcher
-        paths = corpus or previous_corpus(index_dir, settings) or [DEFAULT_CORPUS]
-        on_event(Event("plan", f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…"))
-        build_index(paths, index_dir, settings, on_event=on_event)
-        loaded, embedder = load_matching(index_dir, settings)
+        else:
+            paths = corpus or previous_corpus(index_dir, settings) or [DEFAULT_CORPUS]
+            on_event(Event("plan", f"{problem}\nBuilding the index from {', '.join(map(str, paths))} now…"))
+            build_index(paths, index_dir, settings, on_event=on_event)
+            loaded, embedder = load_matching(index_dir, settings)
     searcher = Searcher(loaded, embedder, settings)
     searcher.calibration  # noqa: B018 - computed now, so that the first question is quick
     return searcher
