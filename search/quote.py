@@ -1,6 +1,7 @@
 """Choosing the sentence(s) of a passage that answer the question."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,13 +43,37 @@ def leads_on(sentence: str, known_words: set[str]) -> bool:
     return bool(words) and len(words & known_words) / len(words) >= RESTATES
 
 
+PROMPT = re.compile(r"^\s*(>>>|\.\.\.|\$) ", re.M)  # an interactive session or a shell
+SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*\s*$")
+CODE_MARKS = re.compile(r"[=(){}\[\]<>]")
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether a "sentence" is a code block (ingest keeps each whole, after the sentence that
+    introduces it): a prompt, indented lines after the first, or symbols without a sentence end."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if PROMPT.search(text) or any(line[:1] in " \t" for line in lines[1:]):
+        return True
+    return not SENTENCE_END.search(text) and bool(CODE_MARKS.search(text))
+
+
 def choose(scores: np.ndarray, spans: list[tuple[int, int]], max_chars: int = 320,
-           extend_within: float = 0.03, leads: list[bool] | None = None) -> Quote:
-    """The best sentence, joined by the next one when it only leads on to it (`leads`, one flag
-    per sentence), else by a neighbour that scores nearly as well; when both fit."""
+           extend_within: float = 0.03, leads: list[bool] | None = None,
+           texts: list[str] | None = None) -> Quote:
+    """The best sentence, with the sentence announcing it when it is what that sentence's colon
+    announces (an example, a list's first item) and both fit; an announced code block too long
+    for that gives way to its announcement, which says in words what the code shows. Otherwise
+    the best sentence joined by the next one when it only leads on to it (`leads`, one flag per
+    sentence), else by a neighbour that scores nearly as well; when both fit. `texts`: the
+    sentences' texts, to tell announcements and code."""
     best = int(np.argmax(scores))
     chosen = [best]
-    after = best + 1
+    before, after = best - 1, best + 1
+    if texts and before >= 0 and texts[before].rstrip().endswith(":"):
+        if spans[best][1] - spans[before][0] <= max_chars:
+            return Quote(spans[before][0], spans[best][1], (before, best))
+        if looks_like_code(texts[best]):
+            return Quote(spans[before][0], spans[before][1], (before,))
     if leads and leads[best] and after < len(spans) and spans[after][1] - spans[best][0] <= max_chars:
         return Quote(spans[best][0], spans[after][1], (best, after))
     for neighbour in (best - 1, best + 1):

@@ -225,7 +225,7 @@ class Searcher:
         sims = ranking.sentence_sims[n]
         known = question_words | content_words(p.context())
         q = quoting.choose(quoting.sentence_scores(sims, overlap, QUOTE_LEXICAL_WEIGHT), list(p.sentences),
-                           leads=[quoting.leads_on(s, known) for s in sentences])
+                           leads=[quoting.leads_on(s, known) for s in sentences], texts=sentences)
         confidence = (calibration or self.calibration).confidence(float(ranking.evidence[n]))
         if confidence == "weak":  # no sentence answers: highlight nothing rather than the wrong one
             q = quoting.Quote(p.start, p.start, ())

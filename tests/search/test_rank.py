@@ -53,3 +53,25 @@ def test_a_sentence_that_only_leads_on_is_quoted_with_the_next_one():
     assert choose(scores, spans, leads=[False, False, False]).sentences == (0,)
     assert choose(scores, [(0, 50), (51, 400)], leads=[True, False]).sentences == (0,)  # too long
     assert choose(np.array([0.1, 0.9]), [(0, 50), (51, 100)], leads=[False, True]).sentences == (1,)  # nothing after
+
+
+def test_what_a_colon_announces_is_quoted_with_its_announcement():
+    from search.quote import looks_like_code
+
+    intro = "To coerce the extra bits to zero, pass strict=False to the constructor:"
+    code = ">>> ipaddress.ip_network('192.0.2.1/24', strict=False)\nIPv4Network('192.0.2.0/24')"
+    texts = ["By default a network with host bits set raises ValueError.", intro, code]
+    spans = [(0, 58), (59, 59 + len(intro)), (60 + len(intro), 60 + len(intro) + len(code))]
+    scores = np.array([0.5, 0.4, 0.6])  # the code scores best
+    assert choose(scores, spans, texts=texts).sentences == (1, 2)
+    # too long to quote with its announcement: the announcement says in words what the code shows
+    assert choose(scores, spans, max_chars=100, texts=texts).sentences == (1,)
+    # a long prose sentence after a colon is the answer itself: it is kept
+    prose = ["There are several signs:", "One of the first signs is surface-level communication " + "x" * 80 + "."]
+    assert choose(np.array([0.1, 0.9]), [(0, 24), (25, 160)], max_chars=100, texts=prose).sentences == (1,)
+    # without a colon before it, the best sentence stands as before
+    assert choose(scores, spans, texts=[texts[0], intro.rstrip(":") + ".", code]).sentences == (2,)
+    assert looks_like_code(code) and looks_like_code("logging.basicConfig(filename='example.log', filemode='w')")
+    assert looks_like_code("def main(stdscr):\n    stdscr.clear()")
+    assert not looks_like_code(intro) and not looks_like_code("Raymond Hettinger")
+    assert not looks_like_code("Called from an object (or a class) | Called from a class.")
