@@ -33,6 +33,8 @@ from .store import LocalStore, PassageList
 
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
 QUOTE_LEXICAL_WEIGHT = 0.3
+CORPUS_QUESTIONS, CORPUS_QUESTIONS_MIN = 150, 40  # the corpus's own sentences asked for calibration
+CALIBRATION_VERSION = 2  # 2: the bar also follows the corpus's own sentences
 CALIBRATION_SETTINGS = ("dense_weight", "sentence_weight", "bm25_weight", "diversity", "reranker",
                         "keyword_evidence", "abstain_margin", "candidates", "ann_nprobe")
 NO_ANSWER = ("No good answer: nothing in these documents is close to this question. "
@@ -311,23 +313,54 @@ def baseline_questions() -> list[str]:
     return [l.strip() for l in lines if l.strip() and not l.startswith("#")]
 
 
+def corpus_questions(passages, n: int = CORPUS_QUESTIONS) -> list[tuple[int, str]]:
+    """Sentences of the corpus to ask it as questions, with the row of their passage: the first
+    plain sentence (one line, 8 words or more, not code) of passages spread evenly over it."""
+    rows = np.unique(np.linspace(0, len(passages) - 1, min(len(passages), 4 * n)).astype(int))
+    found: list[tuple[int, str]] = []
+    for row in rows:
+        for text in passages[int(row)].sentence_texts():
+            if len(text.split()) >= 8 and "\n" not in text.strip() and not quoting.looks_like_code(text):
+                found.append((int(row), " ".join(text.split())))
+                break
+    if len(found) <= n:
+        return found
+    return [found[i] for i in np.unique(np.linspace(0, len(found) - 1, n).astype(int))]
+
+
 def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
     """Score unrelated questions against this corpus; an answer must clearly beat them. Their
-    embeddings are computed once per build and model; only the rankings follow the settings."""
+    embeddings are computed once per build and model; only the rankings follow the settings.
+
+    On a corpus near everyday topics (programming pages that speak of planets, spreadsheets and
+    routers) a few unrelated questions score as well as real ones. So the corpus is asked too:
+    its own sentences as questions, their own passage left out. The bar is never above the
+    score that all but 5 % of them reach: a question that finds this corpus as well as its own
+    sentences find the rest of it is about this corpus. Too small a corpus (under
+    `CORPUS_QUESTIONS_MIN` such sentences) is judged by the unrelated questions alone."""
     repaired = [searcher.speller.correct(q) for q in questions]
     vectors = searcher.index.memo(("baseline vectors", searcher.embedder.name, tuple(repaired)),
                                   lambda: searcher.embedder.encode(repaired, threads=searcher.settings.query_threads))
     best = np.array([searcher.rank(q, 5, vector=v).best_evidence for q, v in zip(questions, vectors)])
     threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
-    spread = float(best.std())
-    return Calibration(tuple(float(b) for b in best), threshold, threshold + 3 * spread)
+    strong = threshold + 3 * float(best.std())
+    own = corpus_questions(searcher.passages)
+    if len(own) >= CORPUS_QUESTIONS_MIN:
+        own_vectors = searcher.embedder.encode([q for _, q in own], threads=searcher.settings.query_threads)
+        related = []
+        for (row, q), v in zip(own, own_vectors):
+            ranking = searcher.rank(q, 6, vector=v, repair=False)
+            others = [e for r, e in zip(ranking.rows, ranking.evidence) if r != row]
+            related.append(max(others) if others else float("-inf"))
+        threshold = min(threshold, float(np.quantile(related, 0.05)))
+    return Calibration(tuple(float(b) for b in best), threshold, strong)
 
 
 def stored_calibration(searcher: Searcher, key: tuple) -> Calibration:
     """The calibration kept with the build for these settings, else computed and kept there
     (so that a large index does not rank the baseline questions again at every start)."""
     questions = searcher.index.memo("baseline", baseline_questions)
-    digest = hashlib.sha256(json.dumps([list(map(str, key)), questions]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([CALIBRATION_VERSION, list(map(str, key)), questions]).encode()).hexdigest()
     name = f"calibration-{digest[:16]}.json"
     cached = fmt.read_cached(searcher.index.build, name, digest)
     try:
