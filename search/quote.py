@@ -46,6 +46,7 @@ def leads_on(sentence: str, known_words: set[str]) -> bool:
 PROMPT = re.compile(r"^\s*(>>>|\.\.\.|\$) ", re.M)  # an interactive session or a shell
 SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*\s*$")
 CODE_MARKS = re.compile(r"[=(){}\[\]<>]")
+POINTS_BACK = re.compile(r"(This|These|That|Those|Such)\b")  # "This breaks the convention…"
 
 
 def looks_like_code(text: str) -> bool:
@@ -62,10 +63,11 @@ def choose(scores: np.ndarray, spans: list[tuple[int, int]], max_chars: int = 32
            texts: list[str] | None = None) -> Quote:
     """The best sentence, with the sentence announcing it when it is what that sentence's colon
     announces (an example, a list's first item) and both fit; an announced code block too long
-    for that gives way to its announcement, which says in words what the code shows. Otherwise
-    the best sentence joined by the next one when it only leads on to it (`leads`, one flag per
-    sentence), else by a neighbour that scores nearly as well; when both fit. `texts`: the
-    sentences' texts, to tell announcements and code."""
+    for that gives way to its announcement, which says in words what the code shows. A best
+    sentence that points back ("This breaks the normal convention…") is quoted with the
+    sentence it points to, so that the quote stands on its own. Otherwise the best sentence
+    joined by the next one when it only leads on to it (`leads`, one flag per sentence), else
+    by a neighbour that scores nearly as well; when both fit. `texts`: the sentences' texts."""
     best = int(np.argmax(scores))
     chosen = [best]
     before, after = best - 1, best + 1
@@ -74,6 +76,8 @@ def choose(scores: np.ndarray, spans: list[tuple[int, int]], max_chars: int = 32
             return Quote(spans[before][0], spans[best][1], (before, best))
         if looks_like_code(texts[best]):
             return Quote(spans[before][0], spans[before][1], (before,))
+    if texts and before >= 0 and POINTS_BACK.match(texts[best]) and spans[best][1] - spans[before][0] <= max_chars:
+        return Quote(spans[before][0], spans[best][1], (before, best))
     if leads and leads[best] and after < len(spans) and spans[after][1] - spans[best][0] <= max_chars:
         return Quote(spans[best][0], spans[after][1], (best, after))
     for neighbour in (best - 1, best + 1):

@@ -75,3 +75,15 @@ def test_what_a_colon_announces_is_quoted_with_its_announcement():
     assert looks_like_code("def main(stdscr):\n    stdscr.clear()")
     assert not looks_like_code(intro) and not looks_like_code("Raymond Hettinger")
     assert not looks_like_code("Called from an object (or a class) | Called from a class.")
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_one_it_points_to():
+    texts = ["Note that the coordinate system used in curses is unusual.",
+             "Coordinates are always passed in the order y,x.",
+             "This breaks the normal convention where the x coordinate comes first."]
+    spans = [(0, 58), (59, 106), (107, 176)]
+    scores = np.array([0.8, 0.7, 0.9])
+    assert choose(scores, spans, texts=texts).sentences == (1, 2)
+    assert choose(scores, spans, max_chars=60, texts=texts).sentences == (2,)  # too long: alone
+    texts[2] = "Thistle grows where the x coordinate comes first in the garden plan."
+    assert choose(scores, spans, texts=texts).sentences == (2,)  # a word that only starts so
