@@ -115,16 +115,38 @@ def test_dev_set_quality_gate(dev_report):
 
 def test_howto_quality_gate(howto_searcher):
     """The HOWTO pages' dev set: what the ranking reaches now, so that it does not slip back
-    (the quality issue asks for more: hit@1 0.70, MRR@10 0.78, quote-hit@1 0.60, none refused)."""
+    (the quality issue asks for more: hit@1 0.70, MRR@10 0.78, quote-hit@1 0.60)."""
     howto = EVAL_DIR / "howto"
     report = evaluate(howto_searcher, load_questions(howto / "dev_questions.jsonl"),
                       load_questions(howto / "dev_offtopic.jsonl"))
     assert report.hit5 >= 0.90, report
     assert report.hit1 >= 0.60, report
     assert report.mrr10 >= 0.70, report
-    assert report.quote_hit1 >= 0.50, report
+    assert report.quote_hit1 >= 0.55, report
     assert report.offtopic_abstention == 1.0
-    assert report.false_abstention <= 1 / 30
+    assert report.false_abstention == 0.0
+
+
+def test_the_bar_follows_the_corpus_where_everyday_questions_land_on_it(searcher, howto_searcher):
+    """The bar for "no good answer" is never above what 95 % of the corpus's own sentences reach
+    (their own passage left out): on the HOWTO pages, where everyday questions on planets find
+    the enum page's Planet example, it is below the unrelated questions' bar; on the essays,
+    whose sentences reach far above it, it is that bar."""
+    import numpy as np
+
+    from search.searcher import CORPUS_QUESTIONS, corpus_questions
+
+    for s, lower in ((howto_searcher, True), (searcher, False)):
+        c = s.calibration
+        baseline_bar = float(np.quantile(c.baseline_scores, 0.95)) + s.settings.abstain_margin
+        assert (c.threshold < baseline_bar - 0.05) if lower else c.threshold == pytest.approx(baseline_bar)
+        assert c.strong > c.threshold
+    asked = corpus_questions(howto_searcher.passages)
+    assert len(asked) == CORPUS_QUESTIONS
+    rows = [row for row, _ in asked]
+    assert rows == sorted(set(rows)) and rows[-1] > 0.9 * len(howto_searcher.passages), "spread over the corpus"
+    assert all(len(q.split()) >= 8 and ">>>" not in q for _, q in asked)
+    assert len(corpus_questions(searcher.passages)) == len(searcher.passages)  # 75 passages: each asked
 
 
 def test_query_settings_share_what_is_derived_from_the_build(searcher):
