@@ -87,9 +87,9 @@ class Settings:
         "evidence (used for confidence and 'no good answer', not for ranking).", low=0.0,
     )
     abstain_margin: float = _setting(
-        0.05,
-        "How far above the best score of unrelated baseline questions a question must reach "
-        "to count as answered.",
+        0.0,
+        "Added to the bar for 'no good answer', which lies midway between where unrelated "
+        "questions end and where the corpus's own sentences begin: raise it to refuse more.",
     )
     candidates: int = _setting(
         100, "How many candidate passages each signal (passage vectors, sentence vectors, "

@@ -34,6 +34,7 @@ from .store import LocalStore, PassageList
 BASELINE_FILE = Path(__file__).with_name("baseline_questions.txt")
 QUOTE_LEXICAL_WEIGHT = 0.3
 CORPUS_QUESTIONS, CORPUS_QUESTIONS_MIN = 150, 40  # the corpus's own sentences asked for calibration
+BASELINE_MARGIN = 0.05  # above the unrelated questions' 95th percentile: the bar of a tiny corpus
 CALIBRATION_VERSION = 2  # 2: the bar also follows the corpus's own sentences
 CALIBRATION_SETTINGS = ("dense_weight", "sentence_weight", "bm25_weight", "diversity", "reranker",
                         "keyword_evidence", "abstain_margin", "candidates", "ann_nprobe")
@@ -96,11 +97,21 @@ class Answer:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Where unrelated questions land in this corpus: the bar a real answer must clear."""
+    """Where unrelated questions and the corpus's own sentences land in this corpus: the bar a
+    real answer must clear (`calibrate`)."""
 
     baseline_scores: tuple[float, ...]
     threshold: float  # evidence below this: no good answer
     strong: float  # evidence at or above this: strong match
+    corpus_scores: tuple[float, ...] = ()
+    unrelated: float = float("inf")  # clearly above every unrelated question but 5 %
+
+    @property
+    def on_theme(self) -> float:
+        """The evidence a passage needs to count as on a theme: the question bar, or clearly
+        above the unrelated questions (a theme is a short phrase, not a question, and scores
+        lower than a question on the same thing)."""
+        return min(self.threshold, self.unrelated)
 
     def confidence(self, evidence: float) -> str:
         if evidence >= self.strong:
@@ -211,11 +222,13 @@ class Searcher:
                        evidence(found, self.keywords, picked, s.keyword_evidence),
                        [found.sentence_sims[i] for i in picked])
 
-    def results(self, ranking: Ranking, question_words: set[str] | None = None) -> list[Result]:
+    def results(self, ranking: Ranking, question_words: set[str] | None = None,
+                calibration: Calibration | None = None) -> list[Result]:
         """The ranked passages as results, each with the sentence(s) that answer quoted.
-        `question_words`: the words a quote should share (default: the query's content words)."""
+        `question_words`: the words a quote should share (default: the query's content words);
+        `calibration`: the bars of the labels (default: the build's)."""
         words = content_words(ranking.query) if question_words is None else question_words
-        calibration = self.calibration
+        calibration = calibration or self.calibration
         return [self.result(ranking, n, words, calibration) for n in range(len(ranking.rows))]
 
     def result(self, ranking: Ranking, n: int, question_words: set[str],
@@ -329,31 +342,47 @@ def corpus_questions(passages, n: int = CORPUS_QUESTIONS) -> list[tuple[int, str
 
 
 def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
-    """Score unrelated questions against this corpus; an answer must clearly beat them. Their
-    embeddings are computed once per build and model; only the rankings follow the settings.
+    """Where this corpus's answers begin. Unrelated questions are scored against it (their
+    embeddings computed once per build and model; only the rankings follow the settings), and
+    so are the corpus's own sentences, asked with their own passage left out.
 
-    On a corpus near everyday topics (programming pages that speak of planets, spreadsheets and
-    routers) a few unrelated questions score as well as real ones. So the corpus is asked too:
-    its own sentences as questions, their own passage left out. The bar is never above the
-    score that all but 5 % of them reach: a question that finds this corpus as well as its own
-    sentences find the rest of it is about this corpus. Too small a corpus (under
-    `CORPUS_QUESTIONS_MIN` such sentences) is judged by the unrelated questions alone."""
+    The bar for "no good answer" lies midway between where the unrelated questions end (their
+    95th percentile) and where the corpus's own sentences begin (their 5th), plus the setting
+    `abstain_margin`. On prose far from everyday topics the two lie far apart and the bar sits
+    well clear of both; on programming pages that speak of planets, spreadsheets and routers
+    they overlap, and the baseline alone would put the bar above real questions. A corpus with
+    fewer than `CORPUS_QUESTIONS_MIN` such sentences is judged by the unrelated questions alone
+    (their 95th percentile plus `BASELINE_MARGIN`). "Strong" is a match far above the unrelated
+    questions: three standard deviations over that same baseline bar."""
     repaired = [searcher.speller.correct(q) for q in questions]
     vectors = searcher.index.memo(("baseline vectors", searcher.embedder.name, tuple(repaired)),
                                   lambda: searcher.embedder.encode(repaired, threads=searcher.settings.query_threads))
     best = np.array([searcher.rank(q, 5, vector=v).best_evidence for q, v in zip(questions, vectors)])
-    threshold = float(np.quantile(best, 0.95)) + searcher.settings.abstain_margin
+    unrelated = float(np.quantile(best, 0.95))
+    threshold = unrelated + BASELINE_MARGIN
     strong = threshold + 3 * float(best.std())
+    related = corpus_scores(searcher)
+    if len(related) >= CORPUS_QUESTIONS_MIN:
+        threshold = (unrelated + float(np.quantile(related, 0.05))) / 2
+    threshold += searcher.settings.abstain_margin
+    return Calibration(tuple(float(b) for b in best), threshold, max(strong, threshold), tuple(related),
+                       unrelated + BASELINE_MARGIN)
+
+
+def corpus_scores(searcher: Searcher) -> list[float]:
+    """How well each of the corpus's own sentences (`corpus_questions`) finds the rest of it:
+    the best evidence among the passages other than its own."""
     own = corpus_questions(searcher.passages)
-    if len(own) >= CORPUS_QUESTIONS_MIN:
-        own_vectors = searcher.embedder.encode([q for _, q in own], threads=searcher.settings.query_threads)
-        related = []
-        for (row, q), v in zip(own, own_vectors):
-            ranking = searcher.rank(q, 6, vector=v, repair=False)
-            others = [e for r, e in zip(ranking.rows, ranking.evidence) if r != row]
-            related.append(max(others) if others else float("-inf"))
-        threshold = min(threshold, float(np.quantile(related, 0.05)))
-    return Calibration(tuple(float(b) for b in best), threshold, strong)
+    if len(own) < CORPUS_QUESTIONS_MIN:
+        return []
+    vectors = searcher.embedder.encode([q for _, q in own], threads=searcher.settings.query_threads)
+    found = []
+    for (row, q), v in zip(own, vectors):
+        ranking = searcher.rank(q, 6, vector=v, repair=False)
+        others = [float(e) for r, e in zip(ranking.rows, ranking.evidence) if r != row]
+        if others:
+            found.append(max(others))
+    return found
 
 
 def stored_calibration(searcher: Searcher, key: tuple) -> Calibration:
@@ -364,11 +393,13 @@ def stored_calibration(searcher: Searcher, key: tuple) -> Calibration:
     name = f"calibration-{digest[:16]}.json"
     cached = fmt.read_cached(searcher.index.build, name, digest)
     try:
-        return Calibration(tuple(cached["baseline"]), float(cached["threshold"]), float(cached["strong"]))
+        return Calibration(tuple(cached["baseline"]), float(cached["threshold"]), float(cached["strong"]),
+                           tuple(cached["corpus"]), float(cached["unrelated"]))
     except (TypeError, KeyError, ValueError):
         found = calibrate(searcher, questions)
         fmt.write_cached(searcher.index.build, name, {"key": digest, "baseline": found.baseline_scores,
-                                                      "threshold": found.threshold, "strong": found.strong})
+                                                      "threshold": found.threshold, "strong": found.strong,
+                                                      "corpus": found.corpus_scores, "unrelated": found.unrelated})
         return found
 
 

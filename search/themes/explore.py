@@ -4,7 +4,7 @@ one passage). Both dress their results with the Searcher's own quote and confide
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -88,8 +88,9 @@ def round_robin(groups: list[list[int]], k: int, vectors: np.ndarray,
 
 def theme_search(searcher, phrase: str, k: int = 10) -> ThemeSearch:
     """Passages on a theme from every essay that treats it: the question ranking's scores
-    (meaning, best sentence, keywords), every passage that clears the "answered" bar, then
-    essays take turns (best essay first) so that k results cover as many essays as possible.
+    (meaning, best sentence, keywords), every passage that clears the theme bar
+    (`Calibration.on_theme`, which also labels them), then essays take turns (best essay
+    first) so that k results cover as many essays as possible.
     When none clears the bar, the nearest passages are shown, still across essays, with a notice."""
     phrase = clean_question(phrase, searcher.settings.max_query_chars, "theme")
     k = max(1, int(k))
@@ -97,7 +98,7 @@ def theme_search(searcher, phrase: str, k: int = 10) -> ThemeSearch:
     fused = found.fused(searcher.settings)
     n = len(found.rows)
     strength = evidence(found, searcher.keywords, range(n), searcher.settings.keyword_evidence)
-    on_theme = strength >= searcher.calibration.threshold
+    on_theme = strength >= searcher.calibration.on_theme
     answered = bool(on_theme.any())
     eligible = on_theme if answered else np.ones(n, dtype=bool)
     order = np.lexsort((found.rows, -fused))
@@ -111,8 +112,10 @@ def theme_search(searcher, phrase: str, k: int = 10) -> ThemeSearch:
     picked = round_robin([by_essay[e] for e in essays], k, searcher.store.passage_vectors(found.rows))
     position = {e: i for i, e in enumerate(essays)}
     picked = sorted(picked, key=lambda i: (position[sources[i]], -fused[i], found.rows[i]))
+    bars = replace(searcher.calibration, threshold=searcher.calibration.on_theme)
     results = searcher.results(Ranking(found.query, [int(found.rows[i]) for i in picked], fused[picked],
-                                       strength[picked], [found.sentence_sims[i] for i in picked]))
+                                       strength[picked], [found.sentence_sims[i] for i in picked]),
+                               calibration=bars)
     shown = Counter(sources[i] for i in picked)
     matching = Counter(sources[i] for i in np.flatnonzero(on_theme))
     listed = essays + [e for e in titles if e not in position]

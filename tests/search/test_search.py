@@ -127,26 +127,44 @@ def test_howto_quality_gate(howto_searcher):
     assert report.false_abstention == 0.0
 
 
-def test_the_bar_follows_the_corpus_where_everyday_questions_land_on_it(searcher, howto_searcher):
-    """The bar for "no good answer" is never above what 95 % of the corpus's own sentences reach
-    (their own passage left out): on the HOWTO pages, where everyday questions on planets find
-    the enum page's Planet example, it is below the unrelated questions' bar; on the essays,
-    whose sentences reach far above it, it is that bar."""
+def test_the_bar_lies_between_unrelated_questions_and_the_corpus_own_sentences(searcher, howto_searcher):
+    """The bar for "no good answer" lies midway between the unrelated questions' 95th percentile
+    and the 5th percentile of the corpus's own sentences (asked with their own passage left
+    out). On the HOWTO pages, where everyday questions on planets find the enum page's Planet
+    example, that is below the unrelated questions' old bar; on the essays, whose sentences
+    reach far above the unrelated questions, it is above it."""
     import numpy as np
 
-    from search.searcher import CORPUS_QUESTIONS, corpus_questions
+    from search.searcher import BASELINE_MARGIN, CORPUS_QUESTIONS, corpus_questions
 
     for s, lower in ((howto_searcher, True), (searcher, False)):
         c = s.calibration
-        baseline_bar = float(np.quantile(c.baseline_scores, 0.95)) + s.settings.abstain_margin
-        assert (c.threshold < baseline_bar - 0.05) if lower else c.threshold == pytest.approx(baseline_bar)
+        unrelated = float(np.quantile(c.baseline_scores, 0.95))
+        assert c.threshold == pytest.approx((unrelated + float(np.quantile(c.corpus_scores, 0.05))) / 2)
+        assert (c.threshold < unrelated) if lower else (c.threshold > unrelated + BASELINE_MARGIN)
         assert c.strong > c.threshold
     asked = corpus_questions(howto_searcher.passages)
-    assert len(asked) == CORPUS_QUESTIONS
+    assert len(asked) == CORPUS_QUESTIONS == len(howto_searcher.calibration.corpus_scores)
     rows = [row for row, _ in asked]
     assert rows == sorted(set(rows)) and rows[-1] > 0.9 * len(howto_searcher.passages), "spread over the corpus"
     assert all(len(q.split()) >= 8 and ">>>" not in q for _, q in asked)
     assert len(corpus_questions(searcher.passages)) == len(searcher.passages)  # 75 passages: each asked
+
+
+def test_a_tiny_corpus_is_judged_by_the_unrelated_questions_alone(tmp_path, settings):
+    import numpy as np
+
+    from ingest import build_index
+    from search.searcher import BASELINE_MARGIN, open_searcher
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bees.txt").write_text("Bees dance to tell each other where the flowers are.\n\n"
+                                     "A hive keeps warm in winter by shivering together.\n", encoding="utf-8")
+    build_index([corpus], tmp_path / "index", settings, on_event=lambda e: None, progress=False)
+    c = open_searcher(tmp_path / "index", settings, rebuild=False).calibration
+    assert c.corpus_scores == ()
+    assert c.threshold == pytest.approx(float(np.quantile(c.baseline_scores, 0.95)) + BASELINE_MARGIN)
 
 
 def test_query_settings_share_what_is_derived_from_the_build(searcher):
