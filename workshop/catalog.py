@@ -12,7 +12,9 @@ Two optional sources, the first that names a field wins:
        date = 2024-03-05             # a TOML date or a string: "2024", "2024-03", "5 March 2024"
 
 2. front matter at the top of a document (`---`, `key: value` lines, `---`), read with the
-   same rule ingest uses to skip it.
+   same rule ingest uses to skip it; for a web page, what it states about itself (`<meta>`
+   tags, Sphinx's "Author" field list, the site named in its `<title>`:
+   `core.documents.metadata`).
 
 Fields nobody states stay empty: no author is invented ("Unknown author" is only a label),
 no URL, no date; the title falls back to the one ingest found (heading line or file name).
@@ -25,7 +27,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from core.documents import is_plain
+from core.documents import is_plain, kind_of
+from core.documents.metadata import HEAD_BYTES, web_page_info
 from core.errors import EssaysError
 
 from .verify import Verifier, source_path
@@ -124,10 +127,31 @@ def front_matter(text: str) -> dict[str, str]:
     return {}  # no closing line: not front matter
 
 
+def page_info(path: Path) -> dict[str, str]:
+    """What a web page states about itself ({} when it cannot be read), read once per version
+    of the file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    return dict(_page_info(str(path), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=256)
+def _page_info(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(HEAD_BYTES)
+    except OSError:
+        return ()
+    return tuple(web_page_info(data).items())
+
+
 def document_info(corpus_root: Path, source: str, fallback_title: str = "",
                   verifier: Verifier | None = None) -> DocumentInfo:
     """Everything known about one document: catalogue, then front matter (of a .txt or .md
-    file, read through `verifier` when given, so it is read once), then fallbacks."""
+    file, read through `verifier` when given, so it is read once) or what a web page states,
+    then fallbacks."""
     try:
         info = load_catalog(corpus_root).get(source) or DocumentInfo(source)
     except CatalogError:
@@ -137,5 +161,7 @@ def document_info(corpus_root: Path, source: str, fallback_title: str = "",
         text, problem = (verifier or Verifier(corpus_root)).file_text(path)
         if not problem:
             info = info.merged(_info(source, front_matter(text)))
+    elif path is not None and kind_of(source) == "html":
+        info = info.merged(_info(source, page_info(path)))
     title = " ".join(fallback_title.split()) or Path(source).stem.replace("-", " ").replace("_", " ")
     return info.merged(DocumentInfo(source, title=title))

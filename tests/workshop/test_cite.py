@@ -277,6 +277,53 @@ def test_catalogue_then_front_matter_then_fallback(tmp_path):
     assert "(Cy Doe, 2020, para. 1)" in format_citation(_stub("b.md"), "Q", b, "apa")
 
 
+SPHINX_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8" />
+<title>Sorting Techniques &#8212; Some Project 2.1 documentation</title></head><body>
+<h1>Sorting Techniques<a class="headerlink" href="#sorting" title="Link to this heading">¶</a></h1>
+<dl class="field-list simple"><dt class="field-odd">Author<span class="colon">:</span></dt>
+<dd class="field-odd"><p>Ann Lee &lt;<a href="mailto:ann@example.org">ann@example.org</a>&gt;</p></dd>
+<dt class="field-even">author<span class="colon">:</span></dt><dd class="field-even"><p>Bo Kim</p></dd>
+<dt class="field-odd">Release<span class="colon">:</span></dt><dd class="field-odd"><p>0.1</p></dd></dl>
+<p>Sorting is easy.</p></body></html>"""
+WORDPRESS_PAGE = """<html><head><title>Ten ways to listen | The Quiet Blog</title>
+<meta name="author" content="Cy Doe"><meta property="og:site_name" content="The Quiet Blog">
+<meta property="article:published_time" content="2023-04-05T08:00:00+00:00">
+<link rel="canonical" href="https://quiet.example.org/ten-ways/"></head>
+<body><h1>Ten ways to listen</h1><p>Listen.</p></body></html>"""
+NEWS_PAGE = """<html><head><title>Storm hits coast - Daily News</title>
+<meta property="article:author" content="https://www.facebook.com/dailynews">
+<meta name="dc.creator" content="Dee Fox"><meta property="og:url" content="https://news.example.org/storm">
+</head><body><h1>Storm hits coast</h1><p>Wind.</p></body></html>"""
+BARE_PAGE = "<html><head><title>Notes</title></head><body><p>Only text.</p></body></html>"
+
+
+def test_a_web_page_says_who_wrote_it_and_where(tmp_path):
+    """Author, site, URL and date of a web page, from what it states: Sphinx's field list (e-mail
+    left out, two authors joined), a blog's meta tags and canonical link, a news page's
+    Dublin Core creator (not the profile link in article:author); nothing invented where a
+    page states nothing; the catalogue still wins."""
+    for name, page in (("sphinx.html", SPHINX_PAGE), ("wp.html", WORDPRESS_PAGE), ("news.htm", NEWS_PAGE),
+                       ("bare.html", BARE_PAGE)):
+        (tmp_path / name).write_text(page, encoding="utf-8")
+    sphinx = document_info(tmp_path, "sphinx.html", "Sorting Techniques")
+    assert (sphinx.author, sphinx.site, sphinx.url, sphinx.date) == (
+        "Ann Lee & Bo Kim", "Some Project 2.1 documentation", "", "")
+    wp = document_info(tmp_path, "wp.html", "Ten ways to listen")
+    assert (wp.author, wp.site, wp.url, wp.date) == (
+        "Cy Doe", "The Quiet Blog", "https://quiet.example.org/ten-ways/", "2023-04-05")
+    news = document_info(tmp_path, "news.htm", "Storm hits coast")
+    assert (news.author, news.site, news.url) == ("Dee Fox", "Daily News", "https://news.example.org/storm")
+    bare = document_info(tmp_path, "bare.html", "Notes")
+    assert (bare.author_label, bare.site, bare.url, bare.date) == ("Unknown author", "", "", "")
+    citation = format_citation(_stub("sphinx.html"), "Sorting is easy.", sphinx, "plain")
+    assert "Ann Lee & Bo Kim" in citation and "Some Project 2.1 documentation" in citation
+    assert "(2023, April 5)" in format_citation(_stub("wp.html"), "Listen.", wp, "apa")
+    (tmp_path / "catalog.toml").write_text('["wp.html"]\nauthor = "Catalogue Name"\n', encoding="utf-8")
+    assert document_info(tmp_path, "wp.html", "T").author == "Catalogue Name"
+    (tmp_path / "odd.html").write_bytes(b"<div>" * 100_000 + bytes(range(256)))
+    assert document_info(tmp_path, "odd.html", "Odd").author == ""  # unreadable as a page: nothing stated
+
+
 def test_broken_catalogue_is_reported_not_fatal(tmp_path):
     (tmp_path / "catalog.toml").write_text("[oops\n", encoding="utf-8")
     (tmp_path / "a.txt").write_text("Text.\n", encoding="utf-8")
