@@ -15,6 +15,7 @@ in CURRENT. A crash at any point leaves CURRENT naming the previous, complete bu
 """
 from __future__ import annotations
 
+import bisect
 import fcntl
 import hashlib
 import json
@@ -55,9 +56,15 @@ def problem(kind: type[IndexProblem], message: str, reason: str) -> IndexProblem
 
 @dataclass(frozen=True)
 class TextEntry:
-    """Where a document's extracted text is stored in the build, and its sha256."""
+    """Where a document's extracted text is stored in the build, its sha256 and, for a PDF,
+    where each page starts in it."""
     file: str  # "texts/<sha256 of the file's bytes>.txt"
     sha256: str  # of the stored text's UTF-8 bytes
+    pages: tuple[int, ...] = ()  # PDF: the offset where each page starts (empty: no pages)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding the character at `offset`; None without pages."""
+        return max(1, bisect.bisect_right(self.pages, offset)) if self.pages else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,7 @@ class Manifest:
         texts = d.get("texts") or {}  # absent in indexes of plain text only
         if not (isinstance(texts, dict) and all(
                 isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
+                and isinstance(e.get("pages", []), list) and all(type(n) is int for n in e.get("pages", []))
                 for e in texts.values())):
             raise ValueError("the texts entry is malformed")
         return cls(
@@ -168,7 +176,7 @@ class Manifest:
                            if isinstance(v, list) and len(v) == 3}),
             counts=Counts(int(counts.get("documents", 0)), counts["passages"], counts["sentences"]),
             segments=tuple(SegmentEntry.from_json(e) for e in d["segments"]),
-            texts={s: TextEntry(e["file"], e["sha256"]) for s, e in texts.items()},
+            texts={s: TextEntry(e["file"], e["sha256"], tuple(e.get("pages", ()))) for s, e in texts.items()},
             skipped=tuple(d.get("skipped") or ()), ingest=dict(d.get("ingest") or {}),
             built_at=str(d.get("built_at", "")), format_version=d["format_version"],
             store=dict(d.get("store") or {}),
@@ -311,10 +319,10 @@ def commit_build(index_dir: Path, tmp: Path, manifest: Manifest) -> Path:
     return final
 
 
-def text_entry(segment: str, file_sha256: str, text: str) -> TextEntry:
+def text_entry(segment: str, file_sha256: str, text: str, pages: tuple[int, ...] = ()) -> TextEntry:
     """The manifest entry of a document's extracted text, stored in its segment."""
     return TextEntry(f"{SEGMENTS}/{segment}/{TEXTS}/{file_sha256}.txt",
-                     hashlib.sha256(text.encode("utf-8")).hexdigest())
+                     hashlib.sha256(text.encode("utf-8")).hexdigest(), tuple(pages))
 
 
 def read_stored_text(build: Path, entry: TextEntry) -> str:

@@ -97,6 +97,7 @@ class SegmentDocument:
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
     text: str | None = None  # the extracted text (formats other than plain text)
+    pages: tuple[int, ...] = ()  # PDF: where each page starts in `text`
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def write_new(tmp: Path, documents: list[SegmentDocument], settings: Settings, e
     counts["sentences"] += entry.sentences
     for d in documents:
         if d.text is not None:
-            texts[d.source] = fmt.text_entry(name, d.sha256, d.text)
+            texts[d.source] = fmt.text_entry(name, d.sha256, d.text, d.pages)
 
 
 def segment_name() -> str:
@@ -132,7 +132,8 @@ def documents_of(build: Path, segment: Segment, texts: dict[str, fmt.TextEntry])
         text = None if is_plain(source) else fmt.read_stored_text(build, texts[source])
         out.append(SegmentDocument(source, sha, segment.passages(range(first, stop)),
                                    np.asarray(segment.passage_vectors[first:stop], dtype="float32"),
-                                   np.asarray(segment.sentence_vectors[a:b], dtype="float32"), text))
+                                   np.asarray(segment.sentence_vectors[a:b], dtype="float32"), text,
+                                   texts[source].pages if source in texts else ()))
     return out
 
 
@@ -259,7 +260,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
             on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
             if read is None:
                 continue
-            passages, kind, text = read
+            passages, kind, text, pages = read
             read_so_far += len(passages)
             if embedding is None:
                 embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
@@ -268,7 +269,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
                                + (f" ({len(kept)} unchanged documents reused)" if kept else ""), 0, 0))
             embedding.total = round(read_so_far * len(fresh_files) / n)  # exact once all are read
             pending.append(SegmentDocument(source, hashes[source], passages, None, None,
-                                           None if kind == "text" else text))
+                                           None if kind == "text" else text, pages))
             if sum(len(d.passages) for d in pending if d.passage_vectors is None) >= EMBED_BATCH:
                 flush(batch_only=True)
         if embedding is not None:

@@ -104,7 +104,7 @@ class Writer:
             if d.text is not None:
                 self.text_chunks[d.sha256] = milvus.write_chunks(self.client, self.address,
                                                                  milvus.text_key(d.sha256), d.text)
-                entry = fmt.text_entry("milvus", d.sha256, d.text)
+                entry = fmt.text_entry("milvus", d.sha256, d.text, d.pages)
                 self.texts[d.source] = entry
             self.passages += len(d.passages)
             self.sentences += s_at
@@ -187,7 +187,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
         on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
         if read is None:
             continue
-        passages, kind, text = read
+        passages, kind, text, pages = read
         if embedding is None:
             embedder = embedder or load_embedder(settings.model_path(), settings.encoder)
             embedding = Embedding(embedder, settings, 0, on_event, progress)
@@ -196,7 +196,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
         read_so_far += len(passages)
         embedding.total = round(read_so_far * len(fresh) / n)  # exact once all are read
         pending.append(SegmentDocument(source, hashes[source], passages, None, None,
-                                       None if kind == "text" else text))
+                                       None if kind == "text" else text, pages))
         if sum(len(d.passages) for d in pending) >= EMBED_BATCH:
             embedding(pending)
             writer(pending)

@@ -108,8 +108,8 @@ class BuildReport:
         }
 
 
-def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str]:
-    """(passages, kind, text) of one file; raises SkipFile.
+def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Passage], str, str, tuple[int, ...]]:
+    """(passages, kind, text, where each PDF page starts in it) of one file; raises SkipFile.
 
     PDF passages carry the page they start on. Short paragraphs are not merged across a page
     break (a passage crosses one only where a paragraph does), so the page is that of the text."""
@@ -123,7 +123,7 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
         raise SkipFile("no passages: only headings or page boilerplate were found")
     if doc.pages:
         found = [replace(p, page=doc.page_at(p.start)) for p in found]
-    return found, doc.kind, doc.text
+    return found, doc.kind, doc.text, tuple(doc.pages or ())
 
 
 def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],

@@ -202,7 +202,7 @@ def reader_view(searcher: Searcher, settings: Settings, view: View, answer: Answ
     if reading.problem:
         st.info(render.md_escape(f"Showing the indexed passages only: {reading.problem}."),
                 icon=":material/info:")
-    show_citation(searcher, settings, passage, item.quote, view.style, check)
+    show_citation(searcher, settings, passage, item.quote, view.style, check, item.quote_start)
     basket.passage_actions(settings, view.style, item, "reader")
     with st.container(height=READER_HEIGHT, border=True, key=reader.SCROLL_BOX):
         st.html(reader.reader_html(reading.blocks, passage.id, *(span or (None, None))))

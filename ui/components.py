@@ -125,9 +125,11 @@ def warn_if_unverified(check) -> None:
 
 
 def show_citation(searcher: Searcher, settings: Settings, passage: Passage, quote: str,
-                  style: str, check) -> None:
-    """The copy-ready citation of a quote (flagged when the quote is not in its file as indexed)."""
-    st.code(render.citation(quote_checker(searcher), passage, quote, style, base_url(settings), check),
+                  style: str, check, quote_start: int | None = None) -> None:
+    """The copy-ready citation of a quote (flagged when the quote is not in its file as indexed);
+    `quote_start`: where the quote stands, for its paragraphs and a PDF's page."""
+    st.code(render.citation(quote_checker(searcher), passage, quote, style, base_url(settings), check,
+                            quote_start),
             language=None, wrap_lines=True)
 
 
@@ -146,7 +148,7 @@ def show_passage(searcher: Searcher, settings: Settings, result, style: str, key
         warn_if_unverified(check)
         st.html(render.result_card_html(result) if ranked
                 else render.card_html(p, result.quote_start, result.quote_end))
-        show_citation(searcher, settings, p, result.quote, style, check)
+        show_citation(searcher, settings, p, result.quote, style, check, result.quote_start)
         basket.passage_actions(settings, style, BasketItem.from_result(result), key, on_open)
         if surrounding is not None:
             with st.expander("Surrounding text", type="compact"):
@@ -172,5 +174,5 @@ def more_like_this(searcher: Searcher, settings: Settings, passage_id: str, styl
             check = check_quote(searcher, r.passage, r.quote, r.quote_start, r.quote_end)
             warn_if_unverified(check)
             st.html(render.card_html(r.passage, r.quote_start, r.quote_end))
-            show_citation(searcher, settings, r.passage, r.quote, style, check)
+            show_citation(searcher, settings, r.passage, r.quote, style, check, r.quote_start)
             basket.passage_actions(settings, style, BasketItem.from_result(r), f"{key}-like-{r.passage.id}", on_open)

@@ -195,7 +195,8 @@ def citation(verifier: Verifier, passage: Passage, quote: str, style: str, base_
     the passage); a quote that could not be checked against its file says so first."""
     info = document_info(verifier.corpus_root, passage.source, passage.title, verifier)
     style = style if style in cite.STYLES else cite.DEFAULT_STYLE
-    text = cite.format_citation(passage, quote or None, info, style, base_url, quote_start=quote_start)
+    text = cite.format_citation(passage, quote or None, info, style, base_url, quote_start=quote_start,
+                                page=verifier.page_at(passage.source, quote_start))
     return f"{check.flag()}\n{text}" if check is not None and not check.ok else text
 
 

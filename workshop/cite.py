@@ -6,8 +6,8 @@
 in-text citation with paragraph number, and the reference entry). `passage` is a Passage;
 `info` is the document's `catalog.DocumentInfo` (author, site, URL, date), or None when
 nothing is known. A citation names the paragraphs of the quote itself (`for_quote`), which may
-be fewer than the passage's; a PDF's page stays the passage's (a Passage does not record where
-its document's pages break).
+be fewer than the passage's, and a PDF's page where the quote stands when the caller knows it
+(`page`: a Passage records only the page it starts on; `Verifier.page_at` knows the rest).
 
 Two Markdown escapers: `md_escape` (strict, for the page's Streamlit Markdown) and `md_text`
 (minimal, for Markdown handouts and citations that must also read as plain text).
@@ -249,16 +249,20 @@ DEFAULT_STYLE = "plain"
 
 def format_citation(passage, quote: str | None = None, info: DocumentInfo | None = None,
                     style: str = "plain", base_url: str | None = None,
-                    include_quote: bool = True, quote_start: int | None = None) -> str:
+                    include_quote: bool = True, quote_start: int | None = None,
+                    page: int | None = None) -> str:
     """The citation of a quote from the passage in one of STYLES (the whole passage when the
     quote is empty), naming the quote's paragraphs (`for_quote`; `quote_start`: its absolute
-    offset, when known). `include_quote=False` leaves the quote out (for handouts that print it)."""
+    offset, when known) and, for a PDF, `page` when given (the quote's page; else the passage's).
+    `include_quote=False` leaves the quote out (for handouts that print it)."""
     if style not in STYLES:
         raise ValueError(f"Unknown citation style {style!r}: choose one of {', '.join(STYLES)}")
     info = info or DocumentInfo(passage.source, title=_one_line(passage.title) or passage.source)
     if not info.title:
         info = replace(info, title=_one_line(passage.title) or passage.source)
     cited = for_quote(passage, quote, quote_start)
+    if page and passage.page:
+        cited = replace(cited, page=page)
     return STYLES[style](cited, quote or passage.text, info, base_url or default_base_url(), include_quote)
 
 

@@ -49,7 +49,7 @@ def entries(basket: Basket, style: str, verifier: Verifier, base_url: str | None
         info = document_info(verifier.corpus_root, p.source, p.title, verifier)
         check = verifier.verify(p, item.quote_start, item.quote_end, quote=item.quote)
         cited = format_citation(p, item.quote, info, style, base_url, include_quote=False,
-                                quote_start=item.quote_start)
+                                quote_start=item.quote_start, page=verifier.page_at(p.source, item.quote_start))
         paragraphs = paragraph_range(for_quote(p, item.quote, item.quote_start))
         out.append(Entry(n, item, info, check, cited, permalink(p.id, base_url), paragraphs))
     return out

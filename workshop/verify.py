@@ -85,6 +85,12 @@ class Verifier:
             return Verification(False, "the quote differs from the file at its offsets")
         return Verification(True, "verified")
 
+    def page_at(self, source: str, offset: int | None) -> int | None:
+        """The PDF page holding the character at `offset` of a document's text, when the build
+        recorded where its pages start; else None (cite the passage's own page)."""
+        entry = self.texts.get(source)
+        return entry.page_at(offset) if entry is not None and offset is not None else None
+
     def document_text(self, source: str) -> tuple[str, str]:
         """(the text the index's offsets refer to, '') or ('', why it cannot be vouched for):
         the file's own text for plain text, else the text extracted at ingest while the file is

@@ -222,6 +222,37 @@ def test_pdf_is_searchable_and_cited_with_its_page(formats):
     assert verify.verifier(searcher.index).verify(r.passage, r.quote_start, r.quote_end, quote=r.quote).ok
 
 
+def test_a_quote_on_the_next_page_of_its_passage_is_cited_with_its_own_page(tmp_path, settings):
+    """A paragraph that runs from page 1 onto page 2 is one passage, on page 1; a quote of its
+    sentence on page 2 is cited on page 2 (the build records where each page starts), in the
+    page's citation and in a handout alike."""
+    from ui import render
+    from workshop.basket import Basket, BasketItem
+    from workshop.handout import entries
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "year.pdf").write_bytes(make_pdf([
+        ["Keeping Bees Through The Year", "", "A colony spends the spring building comb and raising brood for the",
+         "season ahead, and by midsummer"],
+        ["the hive is at its strongest. Robber bees raid weak hives in late summer when nectar",
+         "is scarce, so keepers narrow the entrances."]]))
+    searcher = open_searcher(tmp_path / "index", settings, corpus=[corpus], on_event=lambda e: None)
+    r = searcher.search("When do robber bees raid weak hives?", k=1).results[0]
+    assert r.passage.page == 1 and r.quote.startswith("Robber bees")
+    checker = verify.verifier(searcher.index)
+    assert checker.texts["year.pdf"].pages == (0, r.passage.text.index("the hive") + r.passage.start)
+    assert checker.page_at("year.pdf", r.quote_start) == 2 and checker.page_at("year.pdf", r.passage.start) == 1
+    assert "page 1," in cite.where(r.passage)  # the card's line: where the passage starts
+    assert "page 2," in render.citation(checker, r.passage, r.quote, "plain", "http://x/", quote_start=r.quote_start)
+    assert "p. 2" in render.citation(checker, r.passage, r.quote, "apa", "http://x/", quote_start=r.quote_start)
+    basket = Basket()
+    basket.add(BasketItem.from_result(r))
+    assert "page 2," in entries(basket, "plain", checker)[0].citation
+    whole = BasketItem.from_passage(r.passage, r.passage.start, r.passage.start + 10)
+    assert "page 1," in entries(Basket([whole]), "plain", checker)[0].citation
+
+
 def test_docx_is_searchable_and_cited_with_its_section(formats):
     corpus, _, searcher = formats
     r = _top(searcher, "How often should a sourdough starter be fed, and when is it ready?")

@@ -23,7 +23,7 @@ def walls(tmp_path, settings):
     corpus = tmp_path / "walls"
     corpus.mkdir()
     (corpus / "walls.txt").write_text(WALLS, encoding="utf-8")
-    passages, _, _ = read_passages(corpus / "walls.txt", "walls.txt", settings)
+    passages = read_passages(corpus / "walls.txt", "walls.txt", settings)[0]
     assert len(passages) == 1 and (passages[0].paragraph, passages[0].paragraph_end) == (1, 5)
     return corpus, passages[0]
 

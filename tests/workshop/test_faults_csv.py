@@ -25,7 +25,7 @@ def rows(data: bytes) -> list[list[str]]:
 
 def basket_of(corpus, settings, quote_start_text: str, note: str) -> tuple[Basket, BasketItem]:
     """A basket of the quote from `quote_start_text` to the end of its line."""
-    passages, _, _ = read_passages(corpus / "margin.txt", "margin.txt", settings)
+    passages = read_passages(corpus / "margin.txt", "margin.txt", settings)[0]
     p = next(p for p in passages if quote_start_text in p.text)
     start = p.start + p.text.index(quote_start_text)
     end = p.start + p.text.index("\n", p.text.index(quote_start_text))
