@@ -131,6 +131,7 @@ class Manifest:
     segments: tuple[SegmentEntry, ...] = ()
     texts: dict[str, TextEntry] = field(default_factory=dict)  # source -> stored extracted text
     skipped: tuple[dict, ...] = ()  # {"source", "reason"} of each file left out
+    warnings: tuple[dict, ...] = ()  # {"source", "warning"} of each document indexed with one
     ingest: dict = field(default_factory=dict)  # how the build was made (mode, changes, embedded)
     built_at: str = ""
     format_version: int = FORMAT_VERSION
@@ -178,6 +179,7 @@ class Manifest:
             segments=tuple(SegmentEntry.from_json(e) for e in d["segments"]),
             texts={s: TextEntry(e["file"], e["sha256"], tuple(e.get("pages", ()))) for s, e in texts.items()},
             skipped=tuple(d.get("skipped") or ()), ingest=dict(d.get("ingest") or {}),
+            warnings=tuple(w for w in d.get("warnings") or () if isinstance(w, dict)),
             built_at=str(d.get("built_at", "")), format_version=d["format_version"],
             store=dict(d.get("store") or {}),
         )

@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['unchanged']} unchanged; passages: {how}")
         for s in report.skipped:
             print(f"  skipped {s.source}: {s.reason}")
+        for w in report.warnings:
+            print(f"  warning {w.source}: {w.warning}")
     return 0
 
 

@@ -39,8 +39,8 @@ from core.model import load_embedder
 from core.segments import SEGMENTS, Segment, SegmentDocument, SegmentEntry, write_segment
 from core.settings import Settings
 
-from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip,
-                    record_skip)
+from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, carried_warnings, print_event,
+                    read_or_skip, record_skip)
 
 
 @dataclass
@@ -213,6 +213,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
     skipped: list[Skipped] = []
     for source, reason in refused:  # links out of the corpus, folders that cannot be listed
         record_skip(skipped, source, reason, on_event)
+    warned = carried_warnings(previous.manifest if previous is not None else None, kept)
     entries: list[SegmentEntry] = []
     texts: dict[str, fmt.TextEntry] = {}
     live: dict[str, int] = {}  # passages that count in each segment
@@ -256,7 +257,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
 
         read_so_far = 0  # passages read, for the estimate of how many there will be
         for n, (f, source) in enumerate(fresh_files, start=1):
-            read = read_or_skip(f, source, settings, skipped, on_event)
+            read = read_or_skip(f, source, settings, skipped, on_event, warned)
             on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
             if read is None:
                 continue
@@ -316,6 +317,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
                           file_stats(root, files, hashes)),
             counts=Counts(counts["documents"], counts["passages"], counts["sentences"]),
             segments=tuple(entries), texts=texts, skipped=tuple(s.__dict__ for s in skipped),
+            warnings=tuple(w.__dict__ for w in warned),
             ingest={"mode": "incremental" if not full_reason else "full", **changes.counts(),
                     "passages_embedded": n_passages, "segments": len(entries)},
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -324,7 +326,7 @@ def write(paths, index_dir, settings, root, files, hashes, found: Plan, on_event
         build = fmt.commit_build(index_dir, tmp, manifest)
     report = BuildReport(
         index_dir=index_dir, build=build, documents=counts["documents"], passages=counts["passages"],
-        sentences=counts["sentences"], skipped=skipped,
+        sentences=counts["sentences"], skipped=skipped, warnings=warned,
         seconds=time.perf_counter() - started, changes=changes, incremental=not full_reason,
         full_reason=full_reason, passages_embedded=n_passages, sentences_embedded=n_sentences,
     )

@@ -29,8 +29,8 @@ from core.segments import SegmentDocument, keyword_text
 from core.settings import Settings
 from core.text import keyword_token_lists, word_counts
 
-from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, print_event, read_or_skip,
-                    record_skip)
+from .steps import (EMBED_BATCH, BuildReport, Embedding, Event, Skipped, carried_warnings, print_event,
+                    read_or_skip, record_skip)
 
 TEXTS_FOLDER = "segments/milvus/texts"  # where the read side mirrors extracted texts (TextEntry.file)
 
@@ -179,11 +179,12 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     skipped: list[Skipped] = []
     for source, reason in refused:  # links out of the corpus, folders that cannot be listed
         record_skip(skipped, source, reason, on_event)
+    warned = carried_warnings(previous if not full_reason else None, kept)
     pending: list[SegmentDocument] = []
     embedding = None
     read_so_far = 0  # passages read, for the estimate of how many there will be
     for n, source in enumerate(fresh, start=1):
-        read = read_or_skip(files_now[source], source, settings, skipped, on_event)
+        read = read_or_skip(files_now[source], source, settings, skipped, on_event, warned)
         on_event(Event("plan", f"read {source}", len(kept) + n, len(files)))
         if read is None:
             continue
@@ -232,7 +233,7 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
         corpus=Corpus(str(root), tuple(str(Path(p).resolve()) for p in paths), hashes,
                       file_stats(root, files, hashes)),
         counts=Counts(len(live), n_passages, n_sentences), texts=texts,
-        skipped=tuple(s.__dict__ for s in skipped),
+        skipped=tuple(s.__dict__ for s in skipped), warnings=tuple(w.__dict__ for w in warned),
         ingest={"mode": "incremental" if not full_reason else "full", **changes.counts(),
                 "passages_embedded": writer.passages},
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -247,7 +248,8 @@ def write(client, paths, address, settings, on_event, progress, full, embedder, 
     delete_rows(client, address, dead)
     report = BuildReport(
         index_dir=str(address), build=Path(build), documents=len(live), passages=n_passages,
-        sentences=n_sentences, skipped=skipped, seconds=time.perf_counter() - started, changes=changes,
+        sentences=n_sentences, skipped=skipped, warnings=warned, seconds=time.perf_counter() - started,
+        changes=changes,
         incremental=not full_reason, full_reason=full_reason, passages_embedded=writer.passages,
         sentences_embedded=writer.sentences)
     on_event(Event("done", f"indexed {report.documents} documents, {report.passages} passages", 1, 1))

@@ -79,6 +79,19 @@ class Skipped:
 
 
 @dataclass
+class Warned:
+    """A document indexed with a warning (a few bytes that are not UTF-8, replaced)."""
+    source: str
+    warning: str
+
+
+def carried_warnings(previous, kept) -> list[Warned]:
+    """The warnings a previous build's manifest recorded for documents kept unchanged."""
+    found = [] if previous is None else previous.warnings
+    return [Warned(w["source"], w["warning"]) for w in found if w.get("source") in kept]
+
+
+@dataclass
 class BuildReport:
     index_dir: Path
     build: Path
@@ -86,6 +99,7 @@ class BuildReport:
     passages: int
     sentences: int
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Warned] = field(default_factory=list)  # every indexed document's, kept ones too
     seconds: float = 0.0
     changes: Changes = field(default_factory=Changes)
     incremental: bool = False  # True when the vectors of unchanged documents were reused
@@ -105,6 +119,7 @@ class BuildReport:
             "passages_embedded": self.passages_embedded,
             "sentences_embedded": self.sentences_embedded,
             "skipped": [s.__dict__ for s in self.skipped],
+            "warnings": [w.__dict__ for w in self.warnings],
         }
 
 
@@ -127,10 +142,10 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
 
 
 def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
-                 on_event: Callable[[Event], None]):
+                 on_event: Callable[[Event], None], warned: list[Warned] | None = None):
     """read_passages(...), or None after recording and reporting why the file is skipped (one
     file that cannot be read never stops the ingest). What decoding warns about (a few bytes
-    that are not UTF-8, replaced) is reported as a "warning" event."""
+    that are not UTF-8, replaced) is reported as a "warning" event and recorded in `warned`."""
     problem = read_problem(f)
     if problem:
         record_skip(skipped, source, problem, on_event)
@@ -146,6 +161,8 @@ def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped
         return None
     for warning in getattr(read[2], "warnings", ()):
         on_event(Event("warning", f"{source}: {warning}"))
+        if warned is not None:
+            warned.append(Warned(source, warning))
     return read
 
 

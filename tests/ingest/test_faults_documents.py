@@ -118,6 +118,17 @@ def test_a_stray_byte_keeps_the_file_utf8_with_a_warning(corpus, tmp_path, setti
     warnings = [e.message for e in events if e.stage == "warning"]
     assert len(warnings) == 1 and warnings[0].startswith("fr.txt: read as UTF-8 with 1 invalid byte")
     assert all(is_note(Event("warning", w)) for w in warnings)  # printed by the command line
+    # and kept: in the report (`ingest --json`) and the manifest, through an incremental run
+    # that does not read the file again, until the file is mended
+    assert [(w.source, w.warning) for w in report.warnings] == [("fr.txt", warnings[0][len("fr.txt: "):])]
+    assert load_index(tmp_path / "index", settings).manifest.warnings == ({"source": "fr.txt", "warning": report.warnings[0].warning},)
+    (corpus / "new.txt").write_text(FRENCH, encoding="utf-8")
+    again = build_index([corpus], tmp_path / "index", settings, **quiet())
+    assert again.incremental and again.changes.counts()["unchanged"] >= 1
+    assert again.summary()["warnings"] == [{"source": "fr.txt", "warning": report.warnings[0].warning}]
+    (corpus / "fr.txt").write_text(FRENCH, encoding="utf-8")
+    mended = build_index([corpus], tmp_path / "index", settings, **quiet())
+    assert mended.warnings == [] and load_index(tmp_path / "index", settings).manifest.warnings == ()
 
 
 def test_utf16_without_a_byte_order_mark_is_indexed(corpus, tmp_path, settings, hash_model):
