@@ -15,7 +15,6 @@ in CURRENT. A crash at any point leaves CURRENT naming the previous, complete bu
 """
 from __future__ import annotations
 
-import bisect
 import fcntl
 import hashlib
 import json
@@ -27,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .documents.formats import page_of
 from .errors import IndexCorrupt, IndexMismatch, IndexProblem, IndexStale, IngestBusy
 from .segments import SEGMENTS, TEXTS, Segment, SegmentEntry, damaged_files
 
@@ -64,7 +64,7 @@ class TextEntry:
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding the character at `offset`; None without pages."""
-        return max(1, bisect.bisect_right(self.pages, offset)) if self.pages else None
+        return page_of(self.pages, offset)
 
 
 @dataclass(frozen=True)

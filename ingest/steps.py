@@ -142,7 +142,7 @@ def read_passages(path: Path, source: str, settings: Settings) -> tuple[list[Pas
 
 
 def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped],
-                 on_event: Callable[[Event], None], warned: list[Warned] | None = None):
+                 on_event: Callable[[Event], None], warned: list[Warned]):
     """read_passages(...), or None after recording and reporting why the file is skipped (one
     file that cannot be read never stops the ingest). What decoding warns about (a few bytes
     that are not UTF-8, replaced) is reported as a "warning" event and recorded in `warned`."""
@@ -161,8 +161,7 @@ def read_or_skip(f: Path, source: str, settings: Settings, skipped: list[Skipped
         return None
     for warning in getattr(read[2], "warnings", ()):
         on_event(Event("warning", f"{source}: {warning}"))
-        if warned is not None:
-            warned.append(Warned(source, warning))
+        warned.append(Warned(source, warning))
     return read
 
 

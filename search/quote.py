@@ -69,21 +69,25 @@ def choose(scores: np.ndarray, spans: list[tuple[int, int]], max_chars: int = 32
     joined by the next one when it only leads on to it (`leads`, one flag per sentence), else
     by a neighbour that scores nearly as well; when both fit. `texts`: the sentences' texts."""
     best = int(np.argmax(scores))
-    chosen = [best]
     before, after = best - 1, best + 1
+
+    def quote(lo: int, hi: int) -> Quote | None:
+        """Sentences lo..hi as the quote, when they exist and fit."""
+        if 0 <= lo and hi < len(spans) and spans[hi][1] - spans[lo][0] <= max_chars:
+            return Quote(spans[lo][0], spans[hi][1], tuple(range(lo, hi + 1)))
+        return None
+
     if texts and before >= 0 and texts[before].rstrip().endswith(":"):
-        if spans[best][1] - spans[before][0] <= max_chars:
-            return Quote(spans[before][0], spans[best][1], (before, best))
+        if found := quote(before, best):
+            return found
         if looks_like_code(texts[best]):
             return Quote(spans[before][0], spans[before][1], (before,))
-    if texts and before >= 0 and POINTS_BACK.match(texts[best]) and spans[best][1] - spans[before][0] <= max_chars:
-        return Quote(spans[before][0], spans[best][1], (before, best))
-    if leads and leads[best] and after < len(spans) and spans[after][1] - spans[best][0] <= max_chars:
-        return Quote(spans[best][0], spans[after][1], (best, after))
-    for neighbour in (best - 1, best + 1):
+    if texts and POINTS_BACK.match(texts[best]) and (found := quote(before, best)):
+        return found
+    if leads and leads[best] and (found := quote(best, after)):
+        return found
+    for neighbour in (before, after):
         if 0 <= neighbour < len(spans) and scores[neighbour] >= scores[best] - extend_within:
-            lo, hi = min(best, neighbour), max(best, neighbour)
-            if spans[hi][1] - spans[lo][0] <= max_chars:
-                chosen = [lo, hi]
-                break
-    return Quote(spans[chosen[0]][0], spans[chosen[-1]][1], tuple(chosen))
+            if found := quote(min(best, neighbour), max(best, neighbour)):
+                return found
+    return Quote(spans[best][0], spans[best][1], (best,))

@@ -371,11 +371,15 @@ def calibrate(searcher: Searcher, questions: list[str]) -> Calibration:
 
 def corpus_scores(searcher: Searcher) -> list[float]:
     """How well each of the corpus's own sentences (`corpus_questions`) finds the rest of it:
-    the best evidence among the passages other than its own."""
-    own = corpus_questions(searcher.passages)
-    if len(own) < CORPUS_QUESTIONS_MIN:
-        return []
-    vectors = searcher.embedder.encode([q for _, q in own], threads=searcher.settings.query_threads)
+    the best evidence among the passages other than its own. The sentences and their
+    embeddings are found once per build and model; only the rankings follow the settings."""
+    def asked():
+        own = corpus_questions(searcher.passages)
+        if len(own) < CORPUS_QUESTIONS_MIN:
+            return [], []
+        return own, searcher.embedder.encode([q for _, q in own], threads=searcher.settings.query_threads)
+
+    own, vectors = searcher.index.memo(("corpus questions", searcher.embedder.name), asked)
     found = []
     for (row, q), v in zip(own, vectors):
         ranking = searcher.rank(q, 6, vector=v, repair=False)

@@ -65,12 +65,18 @@ class CatalogError(EssaysError, ValueError):
 def load_catalog(corpus_root: Path) -> dict[str, DocumentInfo]:
     """source -> DocumentInfo from `catalog.toml` in the corpus folder ({} when there is none).
     Raises CatalogError for a file that is not valid TOML."""
-    path = Path(corpus_root) / CATALOG_FILE
+    stamp = version(Path(corpus_root) / CATALOG_FILE)
+    return dict(_load(*stamp)) if stamp else {}
+
+
+def version(path: Path) -> tuple[str, int, int] | None:
+    """(path, modification time, size): what the readers cached per version of a file are
+    keyed by; None when the file cannot be found."""
     try:
         st = path.stat()
     except OSError:
-        return {}
-    return dict(_load(str(path), st.st_mtime_ns, st.st_size))
+        return None
+    return str(path), st.st_mtime_ns, st.st_size
 
 
 @lru_cache(maxsize=8)
@@ -127,18 +133,15 @@ def front_matter(text: str) -> dict[str, str]:
     return {}  # no closing line: not front matter
 
 
-def page_info(path: Path) -> dict[str, str]:
+def page_info(path: Path) -> dict:
     """What a web page states about itself ({} when it cannot be read), read once per version
     of the file."""
-    try:
-        st = path.stat()
-    except OSError:
-        return {}
-    return dict(_page_info(str(path), st.st_mtime_ns, st.st_size))
+    stamp = version(path)
+    return dict(_page_info(*stamp)) if stamp else {}
 
 
 @lru_cache(maxsize=256)
-def _page_info(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
+def _page_info(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, object], ...]:
     try:
         with open(path, "rb") as handle:
             data = handle.read(HEAD_BYTES)

@@ -23,9 +23,13 @@ class Extracted:
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding the character at `offset` (None for formats without pages)."""
-        if not self.pages:
-            return None
-        return max(1, bisect.bisect_right(self.pages, offset))
+        return page_of(self.pages, offset)
+
+
+def page_of(pages, offset: int) -> int | None:
+    """The 1-based page holding the character at `offset`, given where each page starts in the
+    text (None without pages)."""
+    return max(1, bisect.bisect_right(pages, offset)) if pages else None
 
 
 def kind_of(path: Path | str) -> str:

@@ -28,8 +28,9 @@ TITLE_SEPARATORS = (" — ", " – ", " | ", " - ", " :: ")
 EMAIL = re.compile(r"\s*(<[^>]*@[^>]*>|\([^)]*@[^)]*\)|\S+@\S+|<[^>]* at [^>]* dot [^>]*>)")
 
 
-def web_page_info(data: bytes) -> dict[str, str]:
-    """The author, site, URL and date a page states (only those it states), from its bytes."""
+def web_page_info(data: bytes) -> dict[str, str | tuple[str, ...]]:
+    """The author, site, URL and date a page states (only those it states), from its bytes; the
+    authors of a field list as a tuple of names."""
     import lxml.html
 
     head = data[:HEAD_BYTES]
@@ -39,7 +40,7 @@ def web_page_info(data: bytes) -> dict[str, str]:
         tree = lxml.html.fromstring(head)
     except (ValueError, lxml.etree.LxmlError):  # not a page lxml can read: nothing stated
         return {}
-    found: dict[str, str] = {}
+    found: dict[str, str | tuple[str, ...]] = {}
     named: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("name") or meta.get("property") or "").strip().lower()
@@ -58,7 +59,7 @@ def web_page_info(data: bytes) -> dict[str, str]:
     if "author" not in found:
         authors = field_list_authors(tree)
         if authors:
-            found["author"] = authors[0] if len(authors) == 1 else ", ".join(authors[:-1]) + " & " + authors[-1]
+            found["author"] = tuple(authors)
     if "site" not in found:
         site = site_from_title(tree)
         if site:
